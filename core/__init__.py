@@ -1,0 +1,1 @@
+"""Redraft core: the product as a plain Python library (never imports streamlit)."""

@@ -1,0 +1,101 @@
+"""Document commands: init-db, import, list, show."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core import documents
+from core.cli._common import engine_for, print_json
+from core.db import session_scope
+from core.errors import InputError, RedraftError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init-db", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("import", help="import documents (.txt, .md, .docx) or R3/IteraTeR logs (--format r3)")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--format", choices=["document", "r3"], default="document")
+    p.add_argument("--encoding", help="text encoding of the files (default: UTF-8)")
+    p.add_argument("--title", help="title for a single imported document")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("list", help="list documents")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="show a document's current text and its versions")
+    p.add_argument("document", type=int)
+    p.add_argument("--versions", action="store_true", help="list versions instead of printing the text")
+    p.add_argument("--version", type=int, help="print this version's text")
+    p.set_defaults(func=cmd_show)
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    engine = engine_for(args)
+    print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    if args.format == "r3":
+        from core.r3 import import_r3_paths  # the R3 importer lives with the exports
+
+        engine = engine_for(args)
+        summary = import_r3_paths(engine, args.files)
+        print_json(summary)
+        return 0
+    if args.title and len(args.files) > 1:
+        raise InputError("--title works with one file only.")
+    engine = engine_for(args)
+    failed = 0
+    for path in args.files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            with session_scope(engine) as s:
+                doc = documents.import_file(s, path.name, data, encoding=args.encoding)
+                if args.title:
+                    documents.rename_document(s, doc.id, args.title)
+                print(f"{doc.id}\t{doc.title}")
+        except RedraftError as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with session_scope(engine_for(args)) as s:
+        rows = documents.list_documents(s)
+    if args.json:
+        for r in rows:
+            print_json(r.__dict__)
+        return 0
+    for r in rows:
+        print(f"{r.id}\t{r.title}\t{r.versions} version(s)\t{r.characters} chars\t{r.updated_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with session_scope(engine_for(args)) as s:
+        if args.versions:
+            for v in documents.versions(s, args.document):
+                print(f"{v.id}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{documents.describe_origin(v)}\t{len(v.text)} chars")
+            return 0
+        if args.version is not None:
+            version = documents.get_version(s, args.version)
+            if version.document_id != args.document:
+                raise InputError(f"Version {args.version} belongs to another document.")
+        else:
+            version = documents.head_version(s, args.document)
+        sys.stdout.write(version.text)
+        if not version.text.endswith("\n"):
+            sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,137 @@
+"""Engine, sessions and schema migrations.
+
+One engine per process and URL. SQLite gets WAL, a busy timeout and foreign keys
+in a `connect` event (measured: without the busy timeout concurrent writers fail
+with "database is locked"). PostgreSQL is used when DATABASE_URL says so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine, select
+
+from core.config import ROOT, load_settings
+from core.models import Project, User
+
+DEFAULT_USER = "local"
+DEFAULT_PROJECT = "Default"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def normalise_url(url: str) -> str:
+    """SQLAlchemy 2.1 maps postgresql:// to psycopg 3; accept the old postgres:// spelling too."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for `url` (use get_engine for the shared one)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url` (default: the configured database)."""
+    url = normalise_url(url or load_settings().database_url)
+    with _lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error, so nothing is half-written."""
+    session = Session(engine or get_engine(), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+_migrated: set[str] = set()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to head (once per process and URL) and make the default user and project."""
+    from alembic import command
+
+    url = engine.url.render_as_string(hide_password=False)
+    with _lock:
+        if url in _migrated:
+            return
+        cfg = alembic_config(url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        _migrated.add(url)
+    ensure_defaults(engine)
+
+
+def ensure_defaults(engine: Engine) -> tuple[int, int]:
+    """The default local user and project, so a single writer needs no setup. Returns their ids."""
+    with session_scope(engine) as s:
+        user = s.exec(select(User).where(User.name == DEFAULT_USER)).first()
+        if user is None:
+            user = User(name=DEFAULT_USER, role="admin")
+            s.add(user)
+            s.flush()
+        project = s.exec(select(Project).where(Project.name == DEFAULT_PROJECT)).first()
+        if project is None:
+            project = Project(name=DEFAULT_PROJECT, owner_id=user.id, settings={})
+            s.add(project)
+            s.flush()
+        return user.id, project.id
+
+
+def open_database(url: str | None = None) -> Engine:
+    """The engine for `url`, migrated to head with defaults in place: what the app and CLI call on start."""
+    engine = get_engine(url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,210 @@
+"""Documents and their version trees: create, list, rename, delete, versions, restore.
+
+Every function takes an open Session and leaves committing to the caller
+(`core.db.session_scope`), so a failure half-way writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core.config import load_settings
+from core.db import DEFAULT_PROJECT, DEFAULT_USER
+from core.errors import InputError, NotFoundError
+from core.files import UploadedDocument, clean_title, prepare_text, read_upload
+from core.models import Document, Project, User, Version, utcnow
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    id: int
+    title: str
+    source_filename: str | None
+    versions: int
+    characters: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def default_user(session: Session) -> User:
+    user = session.exec(select(User).where(User.name == DEFAULT_USER)).first()
+    if user is None:
+        raise NotFoundError("The default user is missing: run `python -m core init-db`.")
+    return user
+
+
+def default_project(session: Session) -> Project:
+    project = session.exec(select(Project).where(Project.name == DEFAULT_PROJECT)).first()
+    if project is None:
+        raise NotFoundError("The default project is missing: run `python -m core init-db`.")
+    return project
+
+
+def get_document(session: Session, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFoundError(f"No document with id {document_id}.")
+    return document
+
+
+def create_document(
+    session: Session,
+    title: str,
+    text: str,
+    *,
+    project_id: int | None = None,
+    user_id: int | None = None,
+    source_filename: str | None = None,
+    origin: str = "paste",
+    notes: tuple[str, ...] = (),
+    max_bytes: int | None = None,
+) -> Document:
+    """A new document with its first version. Validates everything before writing anything."""
+    prepared = prepare_text(text, max_bytes or load_settings().max_document_bytes)
+    title = clean_title(title)
+    project_id = project_id or default_project(session).id
+    user_id = user_id or default_user(session).id
+    document = Document(project_id=project_id, title=title, source_filename=source_filename)
+    session.add(document)
+    session.flush()
+    note = " ".join(notes + prepared.notes) or None
+    version = Version(document_id=document.id, text=prepared.text, origin=origin, created_by_id=user_id, note=note)
+    session.add(version)
+    session.flush()
+    document.head_version_id = version.id
+    session.add(document)
+    session.flush()
+    return document
+
+
+def import_upload(session: Session, upload: UploadedDocument, **kwargs: object) -> Document:
+    return create_document(
+        session, upload.title, upload.text, source_filename=upload.filename, origin="import", notes=upload.notes, **kwargs
+    )
+
+
+def import_file(session: Session, name: str, data: bytes, encoding: str | None = None, **kwargs: object) -> Document:
+    """Create a document from an uploaded file's bytes (.txt, .md, .docx)."""
+    upload = read_upload(name, data, load_settings().max_document_bytes, encoding=encoding)
+    return import_upload(session, upload, **kwargs)
+
+
+def list_documents(session: Session, project_id: int | None = None) -> list[DocumentSummary]:
+    """Documents, most recently changed first, with version counts and head sizes."""
+    counts = (
+        select(Version.document_id, func.count(Version.id).label("n")).group_by(Version.document_id).subquery()
+    )
+    query = (
+        select(Document, counts.c.n, func.length(Version.text))
+        .join(counts, counts.c.document_id == Document.id, isouter=True)
+        .join(Version, Version.id == Document.head_version_id, isouter=True)
+        .order_by(Document.updated_at.desc(), Document.id.desc())
+    )
+    if project_id is not None:
+        query = query.where(Document.project_id == project_id)
+    return [
+        DocumentSummary(
+            id=d.id,
+            title=d.title,
+            source_filename=d.source_filename,
+            versions=n or 0,
+            characters=length or 0,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+        for d, n, length in session.exec(query).all()
+    ]
+
+
+def rename_document(session: Session, document_id: int, title: str) -> Document:
+    document = get_document(session, document_id)
+    document.title = clean_title(title)
+    document.updated_at = utcnow()
+    session.add(document)
+    session.flush()
+    return document
+
+
+def delete_document(session: Session, document_id: int) -> None:
+    """Delete a document with its versions, threads, rounds, edits and decisions."""
+    document = get_document(session, document_id)
+    session.delete(document)
+    session.flush()
+
+
+def versions(session: Session, document_id: int) -> list[Version]:
+    """All versions of a document, oldest first."""
+    get_document(session, document_id)
+    query = select(Version).where(Version.document_id == document_id).order_by(Version.created_at, Version.id)
+    return list(session.exec(query).all())
+
+
+def get_version(session: Session, version_id: int) -> Version:
+    version = session.get(Version, version_id)
+    if version is None:
+        raise NotFoundError(f"No version with id {version_id}.")
+    return version
+
+
+def head_version(session: Session, document_id: int) -> Version:
+    document = get_document(session, document_id)
+    if document.head_version_id is None:
+        raise NotFoundError(f"Document {document_id} has no versions.")
+    return get_version(session, document.head_version_id)
+
+
+def add_version(
+    session: Session,
+    document_id: int,
+    text: str,
+    *,
+    origin: str,
+    parent_id: int | None = None,
+    round_id: int | None = None,
+    user_id: int | None = None,
+    note: str | None = None,
+) -> Version:
+    """A new version that becomes the document's head. `parent_id` defaults to the current head."""
+    document = get_document(session, document_id)
+    prepared = prepare_text(text, load_settings().max_document_bytes)
+    version = Version(
+        document_id=document_id,
+        parent_id=parent_id if parent_id is not None else document.head_version_id,
+        text=prepared.text,
+        origin=origin,
+        round_id=round_id,
+        created_by_id=user_id,
+        note=" ".join(filter(None, [note, *prepared.notes])) or None,
+    )
+    session.add(version)
+    session.flush()
+    document.head_version_id = version.id
+    document.updated_at = utcnow()
+    session.add(document)
+    session.flush()
+    return version
+
+
+def restore_version(session: Session, version_id: int, user_id: int | None = None) -> Version:
+    """Restoring never rewrites history: the old text becomes a new head whose parent is the old head."""
+    old = get_version(session, version_id)
+    document = get_document(session, old.document_id)
+    if document.head_version_id == old.id:
+        raise InputError(f"Version {version_id} is already the current version.")
+    return add_version(
+        session, old.document_id, old.text, origin="restore", user_id=user_id, note=f"Restored from version {old.id}."
+    )
+
+
+def describe_origin(version: Version, depth_by_round: dict[int, int] | None = None) -> str:
+    """Human words for where a version came from."""
+    if version.origin == "round" and version.round_id is not None:
+        depth = (depth_by_round or {}).get(version.round_id)
+        return f"round {depth}" if depth is not None else f"round (id {version.round_id})"
+    return {"import": "imported", "paste": "pasted", "manual": "manual edit", "restore": "restored"}.get(
+        version.origin, version.origin
+    )

@@ -1,0 +1,166 @@
+"""Turning what a person pastes or uploads into document text, or a clear error.
+
+Text is kept exactly as given; the only change is CRLF -> LF, and it is recorded.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from core.errors import InputError
+
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".docx")
+# Tried in this order; a file that fits none is refused, never decoded into mojibake.
+TEXT_ENCODINGS = ("utf-8", "utf-16 (with BOM)")
+MAX_TITLE_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """Text ready to store, with notes on anything that was changed on the way in."""
+
+    text: str
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class UploadedDocument:
+    title: str
+    filename: str
+    text: str
+    notes: tuple[str, ...] = field(default=())
+
+
+def prepare_text(text: str, max_bytes: int) -> PreparedText:
+    """Validate document text and normalise line endings. Raises InputError naming the problem."""
+    if not isinstance(text, str):
+        raise InputError("Document text must be a string.")
+    if not text.strip():
+        raise InputError("The document is empty (or only whitespace): paste or upload some text.")
+    if "\x00" in text:
+        raise InputError("The text contains NUL characters, which a text document never has: is it a binary file?")
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > max_bytes:
+        raise InputError(
+            f"The document is {size / 1_000_000:.1f} MB of text; the limit is {max_bytes / 1_000_000:.1f} MB "
+            "(set REDRAFT_MAX_DOCUMENT_BYTES to change it). Split it into smaller documents."
+        )
+    notes: list[str] = []
+    if "\r\n" in text:
+        count = text.count("\r\n")
+        text = text.replace("\r\n", "\n")
+        notes.append(f"CRLF line endings normalised to LF ({count} lines).")
+    return PreparedText(text=text, notes=tuple(notes))
+
+
+def clean_title(title: str) -> str:
+    """A title as given, minus control characters and surrounding space; never empty."""
+    cleaned = _CONTROL.sub("", title or "").strip()
+    if not cleaned:
+        raise InputError("A document needs a title.")
+    if len(cleaned) > MAX_TITLE_CHARS:
+        raise InputError(f"The title is {len(cleaned)} characters; keep it under {MAX_TITLE_CHARS}.")
+    return cleaned
+
+
+def safe_filename(name: str) -> tuple[str, list[str]]:
+    """The base name of an uploaded file, with notes when directories or control characters were removed.
+
+    Names may still contain HTML characters: they are stored as given and always rendered as text.
+    """
+    notes: list[str] = []
+    raw = name or ""
+    base = PurePath(raw.replace("\\", "/")).name
+    if base != raw:
+        notes.append(f"The file name contained path separators; kept only {base!r}.")
+    cleaned = _CONTROL.sub("", base).strip()
+    if cleaned != base:
+        notes.append("Control characters were removed from the file name.")
+    if not cleaned or cleaned in {".", ".."}:
+        raise InputError(f"The file name {raw!r} has no usable name in it: rename the file and try again.")
+    return cleaned[:255], notes
+
+
+def decode_bytes(data: bytes, encoding: str | None = None) -> str:
+    """Decode a text file. Without an explicit encoding, UTF-8 (with or without BOM) or BOM-marked UTF-16."""
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except LookupError as exc:
+            raise InputError(f"Unknown encoding {encoding!r}.") from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"The file is not valid {encoding}: {exc.reason} at byte {exc.start}.") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"The file has a UTF-16 byte-order mark but is not valid UTF-16: {exc.reason}.") from exc
+    if _looks_binary(data):
+        raise InputError("The file looks binary (it has NUL or many control bytes), not text: upload .txt, .md or .docx.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        guess = _guess_encoding(data)
+        hint = f" It looks like {guess}; choose that encoding and upload again." if guess else ""
+        raise InputError(
+            f"The file is not valid UTF-8 (byte {exc.start}: {exc.reason}). Tried: {', '.join(TEXT_ENCODINGS)}.{hint}"
+        ) from exc
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return bool(sample) and controls / len(sample) > 0.05
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:65536]).best()
+    return best.encoding if best is not None else None
+
+
+def docx_text(data: bytes) -> str:
+    """Paragraph text of a .docx, one paragraph per line, tables included row by row."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InputError(f"The .docx file is corrupt or not a Word document ({exc.__class__.__name__}).") from exc
+    except Exception as exc:  # lxml errors and friends: any failure to parse is the file's fault
+        raise InputError(f"The .docx file could not be read: {exc}") from exc
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append("\t".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
+def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = None) -> UploadedDocument:
+    """Text and title from an uploaded file. Raises InputError naming what is wrong."""
+    filename, notes = safe_filename(name)
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in SUPPORTED_EXTENSIONS:
+        raise InputError(f"{filename!r}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_EXTENSIONS)}.")
+    if not data:
+        raise InputError(f"{filename!r} is empty.")
+    # Refuse before decoding: a huge upload should not be decoded only to be rejected.
+    if len(data) > 4 * max_bytes:
+        raise InputError(f"{filename!r} is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB of text.")
+    try:
+        raw = docx_text(data) if suffix == ".docx" else decode_bytes(data, encoding)
+        prepared = prepare_text(raw, max_bytes)
+    except InputError as exc:
+        raise InputError(f"{filename!r}: {exc}") from exc
+    title = unicodedata.normalize("NFC", PurePath(filename).stem) or filename
+    return UploadedDocument(title=clean_title(title), filename=filename, text=prepared.text, notes=tuple(notes) + prepared.notes)

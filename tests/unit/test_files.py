@@ -1,0 +1,94 @@
+import io
+
+import docx
+import pytest
+
+from core.errors import InputError
+from core.files import decode_bytes, prepare_text, read_upload, safe_filename
+
+MB = 1_000_000
+
+
+def make_docx(paragraphs: list[str]) -> bytes:
+    d = docx.Document()
+    for p in paragraphs:
+        d.add_paragraph(p)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def test_text_is_kept_exactly_except_crlf_which_is_recorded():
+    text = "  Tabs\tand  spaces ✓ كلمة 中文 e\u0301\r\nnext\rlone CR\n\n"
+    prepared = prepare_text(text, MB)
+    assert prepared.text == text.replace("\r\n", "\n")
+    assert "\r" in prepared.text  # a lone CR is not touched
+    assert prepared.notes and "CRLF" in prepared.notes[0] and "1 lines" in prepared.notes[0]
+    assert prepare_text("plain\n", MB).notes == ()
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \r\n"])
+def test_empty_or_whitespace_is_refused(text):
+    with pytest.raises(InputError, match="empty"):
+        prepare_text(text, MB)
+
+
+def test_size_limit_names_sizes():
+    with pytest.raises(InputError, match=r"limit is 0\.0 MB|limit is"):
+        prepare_text("x" * 2001, 2000)
+    assert prepare_text("é" * 1000, 2000).text  # 2000 bytes exactly is allowed
+
+
+def test_binary_file_is_refused():
+    with pytest.raises(InputError, match="binary"):
+        read_upload("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", MB)
+
+
+def test_non_utf8_file_names_encodings_tried_and_a_guess():
+    data = "Café au lait, naïve façade, déjà vu. ".encode("cp1252") * 5
+    with pytest.raises(InputError) as err:
+        read_upload("notes.txt", data, MB)
+    message = str(err.value)
+    assert "not valid UTF-8" in message and "Tried: utf-8, utf-16" in message
+    assert "notes.txt" in message
+    # choosing the encoding explicitly reads it
+    assert read_upload("notes.txt", data, MB, encoding="cp1252").text.startswith("Café au lait")
+
+
+def test_utf8_bom_and_utf16_are_read():
+    assert decode_bytes("\ufeffHello".encode("utf-8")) == "Hello"
+    assert decode_bytes("Hello wörld".encode("utf-16")) == "Hello wörld"
+
+
+def test_docx_paragraphs_become_lines():
+    up = read_upload("Report.docx", make_docx(["First paragraph.", "Second one."]), MB)
+    assert up.text == "First paragraph.\nSecond one."
+    assert up.title == "Report"
+
+
+def test_corrupt_docx_is_refused():
+    with pytest.raises(InputError, match="corrupt"):
+        read_upload("broken.docx", b"PK\x03\x04 definitely not a zip", MB)
+    with pytest.raises(InputError, match="corrupt|could not be read"):
+        read_upload("plain.docx", b"just text pretending", MB)
+
+
+def test_unsupported_extension():
+    with pytest.raises(InputError, match="unsupported file type .pdf"):
+        read_upload("paper.pdf", b"%PDF-1.4", MB)
+
+
+def test_file_names_with_paths_and_html():
+    name, notes = safe_filename("../../etc/passwd.txt")
+    assert name == "passwd.txt" and "path separators" in notes[0]
+    name, notes = safe_filename("C:\\Users\\me\\draft.md")
+    assert name == "draft.md"
+    name, notes = safe_filename("<img src=x onerror=alert(1)>.txt")
+    assert name == "<img src=x onerror=alert(1)>.txt" and notes == []  # stored as given, rendered as text
+    with pytest.raises(InputError):
+        safe_filename("../")
+
+
+def test_huge_upload_refused_before_decoding():
+    with pytest.raises(InputError, match="limit"):
+        read_upload("big.txt", b"a" * (4 * 1000 + 1), 1000)
