@@ -1,0 +1,26 @@
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from core.db import make_engine, session_scope
+from core.models import Document, Version
+from tests.browser.conftest import wait_for_app
+
+
+def test_create_document_by_paste_is_listed_and_stored(page, app_server):
+    page.get_by_role("textbox", name="Title").fill("Browser <script>alert(1)</script> doc")
+    page.get_by_role("textbox", name="Text", exact=True).fill("This are a sentence with a error.\nSecond line.")
+    page.get_by_role("button", name="Create document").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Created “Browser <script>alert(1)</script> doc”.")).to_be_visible()
+    grid = page.locator("[data-testid='stDataFrame']").first
+    expect(grid).to_be_visible()
+    # the title shows as text in the selected-document panel, no script ran
+    expect(page.get_by_text("Browser <script>alert(1)</script> doc", exact=True).first).to_be_visible()
+    assert page.js_errors == []
+    engine = make_engine(app_server.database_url)
+    with session_scope(engine) as s:
+        (doc,) = s.exec(select(Document)).all()
+        (version,) = s.exec(select(Version)).all()
+        assert doc.title == "Browser <script>alert(1)</script> doc"
+        assert version.text == "This are a sentence with a error.\nSecond line."
+    engine.dispose()
