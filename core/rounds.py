@@ -21,7 +21,7 @@ from core.edits import Edit, apply_edits
 from core.errors import ConflictError, InputError, NotFoundError, RedraftError
 from core.models import ACTIONS, Decision, Round, Thread, Version, utcnow
 from core.models import Edit as EditRow
-from core.proposers import make_request, to_edits
+from core.proposers import make_request
 from core.proposers.base import DEFAULT_INTENTS, ProgressCallback, Proposer, SpecData
 from core.proposers.registry import build_proposer, get_or_create_spec, spec_from_row
 
@@ -161,8 +161,11 @@ def begin_round(session: Session, thread_id: int, settings: RoundSettings) -> Ro
         base_version_id=base.id,
         spec_id=spec_row.id,
         feedback=settings.feedback.strip() or None,
-        request={"intents": list(settings.intents), "max_depth": settings.max_depth,
-                 "disabled_rules": sorted(settings.disabled_rules)},
+        request={
+            "intents": list(settings.intents),
+            "max_depth": settings.max_depth,
+            "disabled_rules": sorted(settings.disabled_rules),
+        },
         status="proposing",
     )
     session.add(rnd)
@@ -239,7 +242,9 @@ def propose_round(
         _in_flight.discard(round_id)
     with session_scope(engine) as s:
         rnd = get_round(s, round_id)
-        rnd.dropped = [{"sentence": d.sentence_index, "reason": d.reason, "output": d.output[:500]} for d in result.dropped]
+        rnd.dropped = [
+            {"sentence": d.sentence_index, "reason": d.reason, "output": d.output[:500]} for d in result.dropped
+        ]
         if result.cancelled:
             rnd.status, rnd.stop_reason, rnd.finished_at = "cancelled", "cancelled by the user", utcnow()
             s.add(rnd)
@@ -417,9 +422,7 @@ def decide_many(
 
 
 def apply_decided(base_text: str, states: list[EditState]) -> str:
-    chosen = [
-        replace(_as_edit(s.row), after=s.applied_after) for s in states if s.applied_after is not None
-    ]
+    chosen = [replace(_as_edit(s.row), after=s.applied_after) for s in states if s.applied_after is not None]
     return apply_edits(base_text, chosen)
 
 
@@ -481,7 +484,9 @@ def apply_and_continue(
         rnd = get_round(s, round_id)
         thread_id = rnd.thread_id
         if already:  # a repeated click: report the round that followed, start nothing new
-            later = s.exec(select(Round).where(Round.thread_id == thread_id, Round.base_version_id == version.id)).first()
+            later = s.exec(
+                select(Round).where(Round.thread_id == thread_id, Round.base_version_id == version.id)
+            ).first()
             return ContinueResult(version=version, next_round=later, stop_reason=get_thread(s, thread_id).stop_reason)
         reason = stop_reason_after(s, round_id, settings.max_depth)
         if reason:
