@@ -2,11 +2,20 @@
 
 import streamlit as st
 
-from ui.state import current_user_id, engine
+from ui.state import current_user_id, engine, login_form, login_required, user_switcher
 
 st.set_page_config(page_title="Redraft", page_icon=":material/edit_note:", layout="wide")
 
 engine()  # open (and migrate) the database before any page runs
+if login_required() and "user_id" not in st.session_state:
+    login_form()
+    st.stop()
+if login_required():
+    if st.sidebar.button("Sign out", icon=":material/logout:"):
+        st.session_state.clear()
+        st.rerun()
+else:
+    user_switcher()
 current_user_id()
 
 PAGES = [

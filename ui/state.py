@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from core import users
 from core.db import open_database, session_scope
+from core.errors import RedraftError
 from core.documents import default_project, default_user
 
 
@@ -15,12 +19,49 @@ def engine() -> Engine:
     return open_database()
 
 
+def login_required() -> bool:
+    """Login is off by default (one local writer); REDRAFT_LOGIN=1 turns it on for shared servers."""
+    return os.environ.get("REDRAFT_LOGIN", "").lower() in ("1", "true", "yes")
+
+
 def current_user_id() -> int:
     """The signed-in user (the default local user when login is off)."""
     if "user_id" not in st.session_state:
+        if login_required():
+            st.stop()  # app.py shows the login form before any page runs
         with session_scope(engine()) as s:
             st.session_state.user_id = default_user(s).id
     return st.session_state.user_id
+
+
+def login_form() -> None:
+    """Sign-in form; on success the session's user is set and the app reruns."""
+    st.title("Sign in to Redraft")
+    with st.form("login"):
+        name = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                with session_scope(engine()) as s:
+                    st.session_state.user_id = users.authenticate(s, name, password).id
+                st.rerun()
+            except RedraftError as exc:
+                st.error(str(exc))
+
+
+def user_switcher() -> None:
+    """Without login, pick who is working (annotators each get their own threads)."""
+    with session_scope(engine()) as s:
+        people = [(u.id, u.name, u.role) for u in users.list_users(s)]
+    ids = [p[0] for p in people]
+    labels = {p[0]: f"{p[1]} ({p[2]})" for p in people}
+    current = current_user_id()
+    chosen = st.sidebar.selectbox(
+        "Working as", ids, index=ids.index(current) if current in ids else 0, format_func=labels.get, key="user_pick"
+    )
+    if chosen != current:
+        st.session_state.user_id = chosen
+        st.rerun()
 
 
 def current_project_id() -> int:

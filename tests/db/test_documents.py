@@ -80,3 +80,21 @@ def test_documents_survive_a_restart(db_url):
         (row,) = documents.list_documents(s)
         assert row.title == "kept"
         assert documents.head_version(s, row.id).text == "Persistent text ✓"
+
+
+def test_users_and_passwords(engine):
+    from core.users import authenticate, create_user, list_users
+
+    with session_scope(engine) as s:
+        create_user(s, "ann1", "annotator", "long enough pw")
+        with pytest.raises(InputError, match="exists already"):
+            create_user(s, "ann1")
+        with pytest.raises(InputError, match="Unknown role"):
+            create_user(s, "x", "boss")
+    with session_scope(engine) as s:
+        assert authenticate(s, "ann1", "long enough pw").role == "annotator"
+        with pytest.raises(InputError, match="Wrong user name or password"):
+            authenticate(s, "ann1", "nope")
+        with pytest.raises(InputError, match="Wrong user name or password"):
+            authenticate(s, "local", "")  # no password set: cannot sign in
+        assert [u.name for u in list_users(s)] == ["ann1", "local"]
