@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 
 from core import users
 from core.db import open_database, session_scope
-from core.errors import RedraftError
 from core.documents import default_project, default_user
+from core.errors import RedraftError
 
 
 @st.cache_resource(show_spinner=False)
