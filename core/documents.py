@@ -83,7 +83,13 @@ def create_document(
 
 def import_upload(session: Session, upload: UploadedDocument, **kwargs: object) -> Document:
     return create_document(
-        session, upload.title, upload.text, source_filename=upload.filename, origin="import", notes=upload.notes, **kwargs
+        session,
+        upload.title,
+        upload.text,
+        source_filename=upload.filename,
+        origin="import",
+        notes=upload.notes,
+        **kwargs,
     )
 
 
@@ -95,9 +101,7 @@ def import_file(session: Session, name: str, data: bytes, encoding: str | None =
 
 def list_documents(session: Session, project_id: int | None = None) -> list[DocumentSummary]:
     """Documents, most recently changed first, with version counts and head sizes."""
-    counts = (
-        select(Version.document_id, func.count(Version.id).label("n")).group_by(Version.document_id).subquery()
-    )
+    counts = select(Version.document_id, func.count(Version.id).label("n")).group_by(Version.document_id).subquery()
     query = (
         select(Document, counts.c.n, func.length(Version.text))
         .join(counts, counts.c.document_id == Document.id, isouter=True)

@@ -102,7 +102,9 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> str:
         except UnicodeDecodeError as exc:
             raise InputError(f"The file has a UTF-16 byte-order mark but is not valid UTF-16: {exc.reason}.") from exc
     if _looks_binary(data):
-        raise InputError("The file looks binary (it has NUL or many control bytes), not text: upload .txt, .md or .docx.")
+        raise InputError(
+            "The file looks binary (it has NUL or many control bytes), not text: upload .txt, .md or .docx."
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -151,16 +153,22 @@ def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = N
     filename, notes = safe_filename(name)
     suffix = PurePath(filename).suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
-        raise InputError(f"{filename!r}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_EXTENSIONS)}.")
+        raise InputError(
+            f"{filename!r}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_EXTENSIONS)}."
+        )
     if not data:
         raise InputError(f"{filename!r} is empty.")
     # Refuse before decoding: a huge upload should not be decoded only to be rejected.
     if len(data) > 4 * max_bytes:
-        raise InputError(f"{filename!r} is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB of text.")
+        raise InputError(
+            f"{filename!r} is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB of text."
+        )
     try:
         raw = docx_text(data) if suffix == ".docx" else decode_bytes(data, encoding)
         prepared = prepare_text(raw, max_bytes)
     except InputError as exc:
         raise InputError(f"{filename!r}: {exc}") from exc
     title = unicodedata.normalize("NFC", PurePath(filename).stem) or filename
-    return UploadedDocument(title=clean_title(title), filename=filename, text=prepared.text, notes=tuple(notes) + prepared.notes)
+    return UploadedDocument(
+        title=clean_title(title), filename=filename, text=prepared.text, notes=tuple(notes) + prepared.notes
+    )

@@ -7,7 +7,11 @@ from tests.conftest import REPO
 def run_cli(db_url, *args, stdin=None):
     return subprocess.run(
         [sys.executable, "-m", "core", "--database-url", db_url, *args],
-        cwd=REPO, capture_output=True, text=True, input=stdin, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
     )
 
 
