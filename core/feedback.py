@@ -115,9 +115,9 @@ def rejection_index(decided: Iterable[tuple[EditRow, str, str | None, str]]) -> 
 def request_context(session: Session, thread: Thread, new_feedback: str = "") -> RequestContext:
     """Feedback, examples and changes to avoid for the next request of this thread."""
     rounds = session.exec(select(Round).where(Round.thread_id == thread.id).order_by(Round.id)).all()
-    texts = [r.feedback for r in rounds if r.feedback]
-    if new_feedback.strip() and (not texts or texts[-1] != new_feedback.strip()):
-        texts.append(new_feedback.strip())
+    # the same note repeated over rounds counts once, oldest first
+    texts = list(dict.fromkeys([*(r.feedback for r in rounds if r.feedback), new_feedback.strip()]))
+    texts = [t for t in texts if t]
     decided = decided_edits(session, thread)
     examples = [
         Example(before=e.before, after=(text if action == "modify" else e.after) or "", intent=e.intent)
