@@ -1,0 +1,263 @@
+"""Kind openai: any server speaking the OpenAI chat-completions API (vLLM, TGI, Ollama, llama.cpp server,
+OpenAI itself): `POST {base_url}/chat/completions`, one prompt per sentence (the same prompt as hf-chat).
+
+Requests run concurrently (the server batches them, as vLLM and TGI do); each has a timeout, and
+429 / 5xx / connection errors / timeouts are retried with exponential backoff (honouring Retry-After)
+a bounded number of times, after which the request fails with a ProposerError that says what to check.
+Other 4xx answers fail at once (a wrong key or model does not get better by retrying). A 200 answer
+that is not a chat completion (not JSON, no choices, no content) is dropped with its reason; a reply
+that is, goes through the same parsing and guards as hf-chat, and is cached the same way.
+
+Spec: model = the server's model name. Params (all optional):
+  base_url: $OPENAI_BASE_URL or "https://api.openai.com/v1"   e.g. "http://localhost:8000/v1" for vLLM
+  api_key_env: "OPENAI_API_KEY"   name of the environment variable holding the key (no key: no header)
+  timeout_s: 60                   per HTTP request; the request's own timeout_s bounds the whole call
+  max_retries: 3                  retries after the first attempt
+  backoff_s: 0.5, max_backoff_s: 8   wait backoff_s * 2**attempt between attempts, at most max_backoff_s
+  concurrency: 4                  requests in flight at once
+  temperature: 0.0
+  max_tokens_field: "max_tokens"  ("max_completion_tokens" for OpenAI's reasoning models)
+  logprobs: false                 ask for token log-probs (vLLM, llama.cpp, OpenAI): score = exp(mean log-prob)
+  extra_body: {}                  merged into every request body (e.g. {"top_p": 1})
+  cache, system_prompt, max_examples, max_avoid, new_tokens_*, max_new_tokens and guard thresholds as for hf-chat
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from core.errors import InputError, ProposerError
+from core.proposers.base import ProposalRequest, ProposalResult, SpecData
+from core.proposers.cache import cache_key
+from core.proposers.guards import GuardSettings
+from core.proposers.prompts import DEFAULT_MAX_AVOID, DEFAULT_MAX_EXAMPLES, build_messages
+from core.proposers.registry import spec_fingerprint
+from core.proposers.rewrites import (
+    SHARED_CACHE,
+    Budget,
+    Generated,
+    Job,
+    JobBoard,
+    alternatives_param,
+    float_param,
+    int_param,
+    model_label,
+    sentences_to_revise,
+)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
+CHARS_PER_TOKEN = 3  # a generous guess (English is ~4): the token budget is computed without a tokenizer
+
+
+@dataclass(frozen=True)
+class _Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    """Not asked: the request was cancelled or another sentence's request failed."""
+
+
+class OpenAIProposer:
+    def __init__(self, spec: SpecData) -> None:
+        if not spec.model:
+            raise ProposerError("Kind openai needs a model: the name the server knows it by (e.g. 'gpt-4o-mini').")
+        params = dict(spec.params)
+        self.spec = spec
+        self.label = model_label(spec)
+        self.fingerprint = spec_fingerprint(spec)
+        base = params.get("base_url") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        if not str(base).startswith(("http://", "https://")):
+            raise InputError(f"base_url {base!r} must start with http:// or https:// (e.g. http://localhost:8000/v1).")
+        self.url = str(base).rstrip("/") + "/chat/completions"
+        self.api_key_env = str(params.get("api_key_env") or "OPENAI_API_KEY")
+        self.timeout_s = float_param(params, "timeout_s", 60.0) or 60.0
+        self.max_retries = int_param(params, "max_retries", 3, minimum=0)
+        self.backoff_s = float_param(params, "backoff_s", 0.5) or 0.5
+        self.max_backoff_s = float_param(params, "max_backoff_s", 8.0) or 8.0
+        self.concurrency = int_param(params, "concurrency", 4)
+        self.temperature = float(params.get("temperature", 0.0))
+        self.max_tokens_field = str(params.get("max_tokens_field", "max_tokens"))
+        self.logprobs = bool(params.get("logprobs", False))
+        extra = params.get("extra_body") or {}
+        if not isinstance(extra, Mapping):
+            raise InputError('params["extra_body"] must be an object of extra request fields, e.g. {"top_p": 1}.')
+        self.extra_body = dict(extra)
+        self.budget = Budget.from_params(params, extra=48)
+        self.guards = GuardSettings.from_params(params)
+        self.alternatives = alternatives_param(params)
+        self.cache = SHARED_CACHE if params.get("cache", True) else None
+        self.system_prompt = params.get("system_prompt")
+        self.max_examples = int_param(params, "max_examples", DEFAULT_MAX_EXAMPLES, minimum=0)
+        self.max_avoid = int_param(params, "max_avoid", DEFAULT_MAX_AVOID, minimum=0)
+
+    def jobs(self, request: ProposalRequest) -> list[Job]:
+        jobs = []
+        for sentence in sentences_to_revise(request):
+            messages = build_messages(
+                sentence, request, system=self.system_prompt, max_examples=self.max_examples, max_avoid=self.max_avoid
+            )
+            key = cache_key(self.fingerprint, sentence.text.strip(), messages=messages)
+            jobs.append(Job(sentence, None, messages, key, len(sentence.text)))
+        return jobs
+
+    def propose(self, request: ProposalRequest) -> ProposalResult:
+        board = JobBoard(request, self.jobs(request), self.cache)
+        pending = board.serve_cached()
+        timeout = request.timeout_s
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        stop = threading.Event()  # set on cancel or on a failure: requests not yet sent are skipped
+        if pending:
+            with httpx.Client(headers=self._headers()) as client, ThreadPoolExecutor(self.concurrency) as pool:
+                futures = {
+                    pool.submit(self._ask, client, board.jobs[i], deadline, request.cancel, stop): i for i in pending
+                }
+                try:
+                    for future in as_completed(futures):
+                        i = futures[future]
+                        outcome = future.result()
+                        if isinstance(outcome, Generated):
+                            board.complete(i, outcome)
+                        elif isinstance(outcome, _Failed):
+                            board.fail([i], outcome.reason)
+                        board.report()
+                        if request.cancelled:
+                            break
+                finally:
+                    stop.set()
+                    for future in futures:
+                        future.cancel()
+        board.cancelled = request.cancelled and len(board.outputs) + len(board.failures) < len(board.jobs)
+        board.report()
+        return board.result(label=self.label, guards=self.guards, chat=True, alternatives=self.alternatives)
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.api_key_env, "").strip()
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _body(self, job: Job) -> dict[str, Any]:
+        sentence_tokens = math.ceil(len(job.core) / CHARS_PER_TOKEN)
+        return {
+            "model": self.spec.model,
+            "messages": job.prompt,
+            "temperature": self.temperature,
+            self.max_tokens_field: self.budget.tokens(sentence_tokens),
+            "stream": False,
+            **({"logprobs": True} if self.logprobs else {}),
+            **self.extra_body,
+        }
+
+    def _ask(
+        self,
+        client: httpx.Client,
+        job: Job,
+        deadline: float | None,
+        cancel: threading.Event | None,
+        stop: threading.Event,
+    ) -> Generated | _Failed | _Skipped:
+        """One sentence's chat completion, with retries; raises ProposerError once retries are spent."""
+        body = self._body(job)
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            if stop.is_set() or (cancel is not None and cancel.is_set()):
+                return _Skipped()
+            timeout = self.timeout_s
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return _Failed("timeout: no answer before the request's deadline")
+                timeout = min(timeout, left)
+            retry_after = None
+            try:
+                response = client.post(self.url, json=body, timeout=timeout)
+            except httpx.TimeoutException:
+                if deadline is not None and deadline - time.monotonic() <= 0:
+                    return _Failed("timeout: the server did not answer before the request's deadline")
+                last = f"no answer within {timeout:.3g} s"
+            except httpx.TransportError as exc:
+                last = f"connection error: {type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 400:
+                    return _read_completion(response)
+                if response.status_code not in RETRY_STATUS:
+                    raise ProposerError(self._client_error(response))
+                last = f"HTTP {response.status_code}: {_snippet(response.text)}"
+                retry_after = _retry_after(response)
+            if attempt == self.max_retries:
+                break
+            wait = min(self.max_backoff_s, self.backoff_s * 2**attempt)
+            if retry_after is not None:
+                wait = min(self.max_backoff_s, max(wait, retry_after))
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+            # Wake early on cancel or on another request's failure.
+            if stop.wait(wait) or (cancel is not None and cancel.is_set()):
+                return _Skipped()
+        attempts = self.max_retries + 1
+        raise ProposerError(
+            f"The chat-completions server at {self.url} failed {attempts} time{'s' * (attempts > 1)}: {last}. "
+            "Check that the server is running and reachable, or raise timeout_s / max_retries."
+        )
+
+    def _client_error(self, response: httpx.Response) -> str:
+        code = response.status_code
+        hint = {
+            401: f"check the API key in the environment variable {self.api_key_env}",
+            403: f"check the API key in the environment variable {self.api_key_env} and its permissions",
+            404: f"check base_url (usually ending in /v1) and the model name {self.spec.model!r}",
+        }.get(code, "check the model name and parameters")
+        return f"The chat-completions server at {self.url} answered HTTP {code}: {_snippet(response.text)}; {hint}."
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back on our own backoff
+
+
+def _read_completion(response: httpx.Response) -> Generated | _Failed:
+    """The reply text of a chat completion, or why the answer is not one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return _Failed(f"unparseable server reply (not JSON): {_snippet(response.text, 80)!r}")
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return _Failed(f"unparseable server reply (no choices): {_snippet(response.text, 80)!r}")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    if not isinstance(content, str):
+        return _Failed(f"unparseable server reply (no message content): {_snippet(response.text, 80)!r}")
+    return Generated(text=content, hit_limit=choices[0].get("finish_reason") == "length", score=_score(choices[0]))
+
+
+def _score(choice: dict[str, Any]) -> float | None:
+    """exp(mean token log-prob) when the server sent log-probs (choices[0].logprobs.content[*].logprob)."""
+    logprobs = choice.get("logprobs")
+    tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(tokens, list) or not tokens:
+        return None
+    values = [t.get("logprob") for t in tokens if isinstance(t, dict)]
+    if not values or not all(isinstance(v, int | float) for v in values):
+        return None
+    return round(math.exp(sum(values) / len(values)), 4)
