@@ -20,6 +20,12 @@ current_user_id()
 
 PAGES = [
     st.Page("pages/documents.py", title="Documents", icon=":material/description:", default=True),
+    st.Page("pages/revise.py", title="Revise", icon=":material/rate_review:"),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
+    st.Page("pages/learning.py", title="Learning", icon=":material/school:"),
 ]
 
 st.navigation(PAGES).run()

@@ -98,6 +98,12 @@ def active_thread(session: Session, document_id: int, user_id: int, *, simulated
     return thread
 
 
+def latest_thread(session: Session, document_id: int, user_id: int) -> Thread | None:
+    """This person's most recent thread of the document (active or finished), without starting one."""
+    query = select(Thread).where(Thread.document_id == document_id, Thread.user_id == user_id)
+    return session.exec(query.order_by(Thread.id.desc())).first()
+
+
 def thread_rounds(session: Session, thread_id: int) -> list[Round]:
     return list(session.exec(select(Round).where(Round.thread_id == thread_id).order_by(Round.depth, Round.id)).all())
 

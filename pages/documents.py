@@ -126,6 +126,8 @@ with st.container(border=True):
                 st.error(str(exc))
         if st.button("Delete…", key="delete_doc", icon=":material/delete:"):
             confirm_delete(current.id, current.title)
+        if st.button("Open in Revise", key="open_revise", type="primary", icon=":material/rate_review:"):
+            st.switch_page("pages/revise.py")
 
     with session_scope(eng) as s:
         history = documents.versions(s, current.id)

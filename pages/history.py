@@ -1,0 +1,116 @@
+"""History: every version of a document with its origin, a diff of any two, restore an old one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import documents, rounds
+from core.db import session_scope
+from core.errors import RedraftError
+from ui.diff_view import diff_view
+from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
+from ui.text import md_escape
+
+st.title("History")
+show_flashes()
+eng = engine()
+user_id = current_user_id()
+
+with session_scope(eng) as s:
+    docs = documents.list_documents(s, project_id=current_project_id())
+if not docs:
+    st.info("No documents yet: create one on the Documents page first.", icon=":material/info:")
+    st.stop()
+
+titles = {d.id: d.title for d in docs}
+if st.session_state.get("document_id") not in titles:
+    st.session_state.document_id = docs[0].id
+if st.session_state.get("history_doc") != st.session_state.document_id:
+    st.session_state.history_doc = st.session_state.document_id
+
+
+def _pick_document() -> None:
+    st.session_state.document_id = st.session_state.history_doc
+
+
+doc_id = st.selectbox(
+    "Document", list(titles), format_func=lambda i: titles.get(i, f"#{i}"), key="history_doc", on_change=_pick_document
+)
+
+with session_scope(eng) as s:
+    versions = documents.versions(s, doc_id)
+    head_id = documents.get_document(s, doc_id).head_version_id
+    depth_by_round = {}
+    for v in versions:
+        if v.round_id is not None and v.round_id not in depth_by_round:
+            try:
+                depth_by_round[v.round_id] = rounds.get_round(s, v.round_id).depth
+            except RedraftError:
+                pass  # the round is gone; the origin still says "round"
+by_id = {v.id: v for v in versions}
+origin = {v.id: documents.describe_origin(v, depth_by_round) for v in versions}
+
+
+def label(version_id: int) -> str:
+    v = by_id[version_id]
+    current = " · current" if version_id == head_id else ""
+    return f"#{v.id} · {origin[v.id]} · {v.created_at:%Y-%m-%d %H:%M}{current}"
+
+
+st.dataframe(
+    [
+        {
+            "Version": v.id,
+            "Created": v.created_at,
+            "Origin": origin[v.id],
+            "Parent": v.parent_id,
+            "Characters": len(v.text),
+            "Current": v.id == head_id,
+            "Note": v.note or "",
+        }
+        for v in reversed(versions)
+    ],
+    hide_index=True,
+    key="history_versions",
+    column_config={"Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
+)
+
+st.subheader("Compare two versions")
+ids_newest_first = [v.id for v in reversed(versions)]
+if len(versions) < 2:
+    st.caption("There is only one version so far: revise the document to make more.")
+else:
+    head = by_id[head_id] if head_id in by_id else versions[-1]
+    default_old = head.parent_id if head.parent_id in by_id else ids_newest_first[1]
+    marker = (doc_id, head.id)
+    if st.session_state.get("_history_pair_for") != marker:
+        st.session_state._history_pair_for = marker
+        st.session_state.history_old = default_old
+        st.session_state.history_new = head.id
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        old_id = st.selectbox("From", ids_newest_first, format_func=label, key="history_old")
+        new_id = st.selectbox("To", ids_newest_first, format_func=label, key="history_new")
+    if old_id == new_id:
+        st.caption("Pick two different versions to see what changed.")
+    else:
+        summary = diff_view(by_id[old_id].text, by_id[new_id].text, key=f"diff_{old_id}_{new_id}")
+        if summary.changes == 0:
+            st.caption("The two versions have the same text.")
+
+st.subheader("Restore")
+older = [i for i in ids_newest_first if i != head_id]
+if not older:
+    st.caption("Nothing to restore: this is the only version.")
+else:
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        chosen = st.selectbox("Version to restore", older, format_func=label, key="history_restore")
+        if st.button("Restore as the current version", icon=":material/restore:", key="history_restore_btn"):
+            try:
+                with session_scope(eng) as s:
+                    new = documents.restore_version(s, chosen, user_id=user_id)
+                    new_id = new.id
+                flash(f"Version #{chosen} restored as the new current version #{new_id}; nothing was deleted.")
+                st.rerun()
+            except RedraftError as exc:
+                st.error(md_escape(str(exc)), icon=":material/error:")
+    st.caption("Restoring never rewrites history: the old text becomes a new version on top.")

@@ -1,0 +1,112 @@
+"""History page logic in AppTest: versions with their origins, the diff payload, restore."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import db, documents, rounds
+from core.db import session_scope
+from core.edits import apply_edits
+from tests.conftest import REPO
+from tests.proposers_for_tests import ReplaceProposer
+from ui import review
+
+TEXT = "We recieve teh report untill noon. It is teh one wich we read."
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    import ui.state
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
+    ui.state.engine.clear()
+    engine = db.open_database(url)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
+    at.switch_page("pages/history.py")
+    yield at, engine
+    ui.state.engine.clear()
+    db.dispose_engines()
+
+
+def revised(engine) -> tuple[int, str]:
+    """A document with one applied round (two edits accepted): (document id, the new text)."""
+    with session_scope(engine) as s:
+        doc = documents.create_document(s, "Essay", TEXT)
+        user_id = documents.default_user(s).id
+        thread_id = rounds.active_thread(s, doc.id, user_id).id
+        doc_id = doc.id
+    rnd = rounds.propose_round(
+        engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer({"teh": "the", "wich": "which"})
+    )
+    with session_scope(engine) as s:
+        for st in rounds.round_view(s, rnd.id, user_id).edits[:2]:
+            rounds.decide(s, st.row.id, user_id, "accept")
+        return doc_id, rounds.apply_round(s, rnd.id, user_id).text
+
+
+def diff_data(at: AppTest) -> dict:
+    (component,) = at.get("bidi_component")
+    return json.loads(component.proto.json)
+
+
+def test_versions_with_origins_and_a_diff_of_the_last_change(app):
+    at, engine = app
+    _, new_text = revised(engine)
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["Origin"]) == ["round 1", "pasted"]
+    assert list(table["Current"]) == [True, False]
+    data = diff_data(at)
+    assert data["mode"] == "diff"
+    assert [(e["b"], e["a"]) for e in data["edits"]] == [("teh", "the"), ("teh", "the")]
+    assert data["summary"] == {"inserted": 6, "deleted": 6}
+    # the payload rebuilds both texts: gaps + before = old, gaps + after = new
+    old = "".join(g + (e.get("b", "")) for g, e in zip(data["segs"], data["edits"] + [{}], strict=True))
+    new = "".join(g + (e.get("a", "")) for g, e in zip(data["segs"], data["edits"] + [{}], strict=True))
+    assert (old, new) == (TEXT, new_text)
+
+
+def test_the_same_version_twice_shows_no_diff(app):
+    at, engine = app
+    revised(engine)
+    at.run()
+    at.selectbox(key="history_old").set_value(at.selectbox(key="history_new").value).run()
+    assert not at.exception
+    assert len(at.get("bidi_component")) == 0
+    assert any("two different versions" in c.value for c in at.caption)
+
+
+def test_restore_makes_a_new_head_and_keeps_history(app):
+    at, engine = app
+    doc_id, _ = revised(engine)
+    at.run()
+    (older,) = at.selectbox(key="history_restore").options
+    assert older.startswith("#1 · pasted")
+    at.button(key="history_restore_btn").click().run()
+    assert not at.exception
+    assert any("restored as the new current version" in m.value for m in at.success)
+    with session_scope(engine) as s:
+        versions = documents.versions(s, doc_id)
+        assert [v.origin for v in versions] == ["paste", "round", "restore"]
+        assert versions[-1].text == TEXT and documents.head_version(s, doc_id).id == versions[-1].id
+    # the restored head is compared with what it replaced by default
+    data = diff_data(at)
+    assert [(e["b"], e["a"]) for e in data["edits"]] == [("the", "teh"), ("the", "teh")]
+
+
+def test_diff_payload_keeps_non_bmp_text_intact():
+    # Offsets are Python code points; the browser gets gap strings, never offsets to slice with.
+    from core.edits import diff
+
+    old, new = "😀 teh cat 😀 sat", "😀 the cat 😀 sat down"
+    edits = diff(old, new)
+    data = review.diff_payload(old, new, edits)
+    assert apply_edits(old, edits) == new
+    rebuilt = "".join(g + e.get("a", "") for g, e in zip(data["segs"], data["edits"] + [{}], strict=True))
+    assert rebuilt == new

@@ -1,0 +1,906 @@
+// Redraft review component (Streamlit components v2).
+//
+// The whole document with every edit inline. A decision is shown at once in the browser and
+// queued in an outbox that is sent to the server as component state ({seq, items}); the server
+// stores each item (idempotent by its key) and answers with `results` in the next `data`. So
+// the server's rerun is never between a click and what the person sees, and nothing is lost:
+// unanswered items are re-sent, kept in localStorage across reloads, and a refused one is shown
+// as failed.
+//
+// Safety: everything that comes in `data` (document text, model output, explanations, reasons)
+// is untrusted and is only ever put into the page with textContent / createTextNode.
+
+const INSTANCES = new WeakMap() // parentElement -> instance
+const INTENT_COLOURS = {
+  fluency: 0, clarity: 1, coherence: 2, style: 3, "meaning-changed": 4,
+  simplify: 5, formal: 6, neutral: 7, paraphrase: 8,
+}
+const RETRY_MS = 2500
+const GLOBAL_KEYS = new Set(["j", "k", "n", "p", "a", "r", "e", "u", "ArrowRight", "ArrowLeft"])
+const LABELS = { pending: "pending", accept: "accepted", reject: "rejected", modify: "rewritten" }
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag)
+  if (cls) node.className = cls
+  if (text !== undefined && text !== null) node.textContent = String(text)
+  return node
+}
+
+function button(label, cls, key) {
+  const b = el("button", cls)
+  b.type = "button"
+  b.appendChild(document.createTextNode(label))
+  if (key) {
+    const k = el("kbd", null, key)
+    k.setAttribute("aria-hidden", "true") // the name stays "Accept"; the key is announced below
+    b.appendChild(k)
+    b.setAttribute("aria-keyshortcuts", key)
+  }
+  return b
+}
+
+function newKey() {
+  const c = globalThis.crypto
+  if (c && typeof c.randomUUID === "function") return c.randomUUID()
+  const bytes = new Uint8Array(16)
+  if (c && c.getRandomValues) c.getRandomValues(bytes)
+  else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+}
+
+function store() {
+  try {
+    return globalThis.localStorage ?? null
+  } catch (_e) {
+    return null // storage disabled: the outbox still lives in memory
+  }
+}
+
+class Review {
+  constructor(parent) {
+    this.parent = parent
+    this.root = parent.querySelector(".rd-root")
+    if (!this.root) {
+      this.root = el("div", "rd-root")
+      parent.appendChild(this.root)
+    }
+    this.sig = null
+    this.scope = null
+    this.edits = []
+    this.spans = []
+    this.stacks = []
+    this.failed = new Map()
+    this.outbox = []
+    this.history = []
+    this.focus = -1
+    this.seq = 0
+    this.lastActionAt = performance.now()
+    this.focusAt = performance.now()
+    this.locked = null
+    this.mode = "review"
+    this.sendState = null
+    this.buildFrame()
+    this.timer = setInterval(() => this.retry(), 1000)
+    // Keys also work while nothing else has the focus (after a click elsewhere on the page). Capture
+    // on window runs before Streamlit's own shortcuts (r = rerun), which must not see them.
+    this.globalKeys = (e) => {
+      if (!this.root.isConnected) return
+      const active = document.activeElement
+      if (active && active !== document.body && active !== document.documentElement) return
+      if (this.mode !== "review" || e.ctrlKey || e.metaKey || e.altKey) return
+      if (!GLOBAL_KEYS.has(e.key)) return
+      this.onKey(e)
+      this.root.focus({ preventScroll: true })
+    }
+    window.addEventListener("keydown", this.globalKeys, true)
+  }
+
+  destroy() {
+    clearInterval(this.timer)
+    window.removeEventListener("keydown", this.globalKeys, true)
+    this.root.replaceChildren()
+  }
+
+  // --- skeleton -------------------------------------------------------------------------------
+
+  buildFrame() {
+    const r = this.root
+    r.replaceChildren()
+    r.tabIndex = 0
+    this.bar = el("div", "rd-bar")
+    this.countsEl = el("div", "rd-counts")
+    this.countEls = {}
+    for (const k of ["pending", "accept", "reject", "modify"]) {
+      const c = el("span", "rd-count k-" + k)
+      c.dataset.kind = k
+      const b = el("b", null, "0")
+      c.append(b, document.createTextNode(" " + LABELS[k]))
+      this.countEls[k] = b
+      this.countsEl.appendChild(c)
+    }
+    this.bulk = el("div", "rd-bulk")
+    this.scopeSel = el("select", "rd-scope")
+    this.scopeSel.setAttribute("aria-label", "Bulk actions apply to")
+    this.acceptAll = button("Accept all", "rd-accept-all")
+    this.rejectAll = button("Reject all", "rd-reject-all")
+    this.undoBulk = button("Undo bulk", "rd-undo-bulk rd-off")
+    this.bulk.append(this.scopeSel, this.acceptAll, this.rejectAll, this.undoBulk)
+    this.hiddenToggle = el("label", "rd-toggle rd-off")
+    this.hiddenBox = el("input")
+    this.hiddenBox.type = "checkbox"
+    this.hiddenText = el("span")
+    this.hiddenToggle.append(this.hiddenBox, this.hiddenText)
+    this.summary = el("div", "rd-legend")
+    this.save = el("span", "rd-save")
+    this.save.setAttribute("role", "status")
+    this.save.setAttribute("aria-live", "polite")
+    this.bar.append(this.countsEl, this.bulk, this.hiddenToggle, this.summary, el("span", "rd-spacer"), this.save)
+
+    this.main = el("div", "rd-main")
+    this.doc = el("div", "rd-doc")
+    this.doc.setAttribute("aria-label", "Document")
+    this.panel = el("aside", "rd-panel")
+    this.panel.setAttribute("aria-label", "Focused edit")
+    this.buildPanel()
+    this.main.append(this.doc, this.panel)
+    r.append(this.bar, this.main)
+
+    this.doc.onclick = (e) => {
+      const span = e.target.closest ? e.target.closest(".ed") : null
+      if (!span || this.mode !== "review") return
+      const idx = Number(span.dataset.i)
+      if (this.isHiddenNow(idx)) return
+      this.setFocus(idx, false)
+    }
+    this.acceptAll.onclick = (e) => this.bulkAct("accept", e)
+    this.rejectAll.onclick = (e) => this.bulkAct("reject", e)
+    this.undoBulk.onclick = (e) => this.undoLastBulk(e)
+    this.scopeSel.onchange = () => {
+      const scope = this.scopeSel.value
+      this.acceptAll.firstChild.textContent = scope ? `Accept all ${scope}` : "Accept all"
+      this.rejectAll.firstChild.textContent = scope ? `Reject all ${scope}` : "Reject all"
+    }
+    this.hiddenBox.onchange = () => {
+      this.root.classList.toggle("show-hidden", this.hiddenBox.checked)
+      this.refreshPanel()
+    }
+    r.onkeydown = (e) => this.onKey(e)
+  }
+
+  buildPanel() {
+    const p = this.panel
+    this.pHead = el("div", "rd-p-head")
+    this.pIntent = el("span", "rd-chip")
+    this.pBadge = el("span", "rd-badge")
+    this.pPos = el("span", "rd-p-pos")
+    this.pHead.append(this.pIntent, this.pBadge, this.pPos)
+    this.pChange = el("div", "rd-p-change")
+    this.pExpl = el("div", "rd-p-expl")
+    this.pMeta = el("div", "rd-p-meta")
+    this.pHidden = el("div", "rd-p-note")
+    this.pError = el("div", "rd-p-error")
+    this.pError.setAttribute("role", "alert")
+    this.pActions = el("div", "rd-actions")
+    this.bAccept = button("Accept", "act-accept", "a")
+    this.bReject = button("Reject", "act-reject", "r")
+    this.bRewrite = button("Rewrite", "act-rewrite", "e")
+    this.bUndo = button("Undo", "act-undo", "u")
+    this.pActions.append(this.bAccept, this.bReject, this.bRewrite, this.bUndo)
+    this.pAlts = el("div", "rd-alts")
+    this.pRewrite = el("div", "rd-rewrite rd-off")
+    this.rwText = el("textarea")
+    this.rwText.setAttribute("aria-label", "Your replacement text")
+    const rwRow = el("div", "rd-row")
+    this.rwSave = button("Save rewrite", "rw-save", "Ctrl+Enter")
+    this.rwCancel = button("Cancel", "rw-cancel", "Esc")
+    rwRow.append(this.rwSave, this.rwCancel)
+    this.pRewrite.append(this.rwText, rwRow)
+    const nav = el("div", "rd-nav")
+    this.bPrev = button("Previous", "nav-prev", "k")
+    this.bNext = button("Next", "nav-next", "j")
+    nav.append(this.bPrev, this.bNext)
+    this.pEmpty = el("div", "rd-p-note")
+    this.pHelp = el("div", "rd-help")
+    this.pHelp.textContent =
+      "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
+    p.append(this.pEmpty, this.pHead, this.pChange, this.pExpl, this.pMeta, this.pHidden, this.pError,
+      this.pActions, this.pAlts, this.pRewrite, nav, this.pHelp)
+
+    this.bAccept.onclick = (e) => this.clickAct(e, "accept")
+    this.bReject.onclick = (e) => this.clickAct(e, "reject")
+    this.bUndo.onclick = (e) => this.clickAct(e, "undo")
+    this.bRewrite.onclick = () => this.openRewrite()
+    this.rwSave.onclick = () => this.saveRewrite(false)
+    this.rwCancel.onclick = () => this.closeRewrite(true)
+    this.bPrev.onclick = () => this.move(-1, false)
+    this.bNext.onclick = () => this.move(1, false)
+  }
+
+  // --- data from the server ---------------------------------------------------------------------
+
+  update(data) {
+    data = data || {}
+    this.mode = data.mode === "diff" ? "diff" : "review"
+    this.root.classList.toggle("diff", this.mode === "diff")
+    if (data.sig !== this.sig) this.rebuild(data)
+    this.locked = data.locked || null
+    this.root.classList.toggle("locked", !!this.locked)
+    if (this.mode === "review") this.applyResults(data.results || {}, data.state || {})
+    this.refreshCounts()
+    this.refreshPanel()
+    this.refreshSave()
+  }
+
+  rebuild(data) {
+    this.sig = data.sig
+    this.altsFor = null
+    this.scope = String(data.scope || "")
+    this.edits = Array.isArray(data.edits) ? data.edits : []
+    const segs = Array.isArray(data.segs) ? data.segs : [""]
+    this.failed.clear()
+    this.history = []
+    this.stacks = this.edits.map(() => [])
+    this.spans = new Array(this.edits.length)
+    this.intents = []
+    // One block per line: a change re-lays out its own paragraph, and paragraphs off screen are
+    // not rendered at all (content-visibility), so the cost of a click does not grow with the text.
+    const frag = document.createDocumentFragment()
+    let block = null
+    let chars = 0
+    const close = () => {
+      if (!block.firstChild) block.appendChild(document.createElement("br"))
+      block.style.containIntrinsicSize = `auto ${Math.max(1, Math.ceil(chars / 90)) * 1.75}em`
+    }
+    const open = () => {
+      if (block) close()
+      block = el("div", "ln")
+      chars = 0
+      frag.appendChild(block)
+    }
+    const addText = (text) => {
+      const lines = text.split("\n")
+      for (let j = 0; j < lines.length; j++) {
+        if (j > 0) open()
+        if (lines[j]) {
+          block.appendChild(document.createTextNode(lines[j]))
+          chars += lines[j].length
+        }
+      }
+    }
+    open()
+    for (let i = 0; i < this.edits.length; i++) {
+      const e = this.edits[i]
+      if (segs[i]) addText(segs[i])
+      const span = el("span", "ed c" + this.colour(e.i))
+      span.dataset.i = String(i)
+      span.dataset.st = "pending"
+      const del = el("del", null, e.b)
+      const ins = el("ins", null, e.a)
+      const mod = el("span", "mod")
+      if (!e.b) del.classList.add("rd-off")
+      if (!e.a) { ins.classList.add("rd-off"); span.classList.add("noins") }
+      span.append(del, ins, mod)
+      if (e.h) span.classList.add("hid")
+      this.spans[i] = span
+      block.appendChild(span)
+      chars += (e.b || "").length + (e.a || "").length
+      if (e.i && !this.intents.includes(e.i)) this.intents.push(e.i)
+    }
+    const tail = segs[this.edits.length]
+    if (tail) addText(tail)
+    if (!this.edits.length && !segs.join("")) block.appendChild(el("span", "rd-empty", "(empty document)"))
+    close()
+    this.doc.replaceChildren(frag)
+    this.doc.classList.toggle("short", this.edits.length < 4 && segs.join("").length < 1500)
+    const state = data.state || {}
+    for (let i = 0; i < this.edits.length; i++) this.seed(i, state[String(this.edits[i].id)])
+    this.buildScope()
+    this.buildSummary(data)
+    // a reload resumes where it was: the outbox this browser kept, and the focused edit
+    this.outbox = this.mode === "review" ? this.loadOutbox() : []
+    this.focus = -1
+    if (this.mode === "review") {
+      const want = this.loadFocus()
+      let idx = this.edits.findIndex((e) => e.id === want)
+      if (idx < 0 || this.isHiddenNow(idx)) idx = this.nextIndex(-1, 1, true)
+      if (idx >= 0) this.setFocus(idx, true)
+      if (this.outbox.length) this.send()
+      // The review takes the keys when it appears, unless the person is typing somewhere.
+      const active = document.activeElement
+      const typing = active && (/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) || active.isContentEditable)
+      if (!typing) this.root.focus({ preventScroll: true })
+    }
+    this.root.classList.toggle("nopanel", this.mode === "review" && !this.edits.length)
+  }
+
+  colour(intent) {
+    return Object.hasOwn(INTENT_COLOURS, intent) ? INTENT_COLOURS[intent] : 9
+  }
+
+  buildScope() {
+    const sel = this.scopeSel
+    sel.replaceChildren()
+    const all = el("option", null, "All intents")
+    all.value = ""
+    sel.appendChild(all)
+    for (const name of this.intents) {
+      const o = el("option", null, name)
+      o.value = name
+      sel.appendChild(o)
+    }
+    sel.onchange()
+    this.bulk.classList.toggle("rd-off", this.mode !== "review" || !this.edits.length)
+  }
+
+  buildSummary(data) {
+    this.summary.replaceChildren()
+    if (this.mode === "diff") {
+      const s = data.summary || {}
+      this.summary.appendChild(el("span", "rd-count", `${this.edits.length} change${this.edits.length === 1 ? "" : "s"}`))
+      this.summary.appendChild(el("span", "rd-count k-accept", `+${s.inserted || 0} characters`))
+      this.summary.appendChild(el("span", "rd-count k-reject", `−${s.deleted || 0} characters`))
+      return
+    }
+    for (const name of this.intents) {
+      const chip = el("span", "rd-chip c" + this.colour(name), name)
+      this.summary.appendChild(chip)
+    }
+  }
+
+  seed(i, server) {
+    const st = server ? server[0] : "pending"
+    const text = server ? server[1] : null
+    this.stacks[i] = st === "pending" ? [] : [{ st, t: text ?? null, k: null }]
+    this.paint(i)
+  }
+
+  applyResults(results, state) {
+    let changed = false
+    const keep = []
+    for (const item of this.outbox) {
+      if (Object.prototype.hasOwnProperty.call(results, item.k)) {
+        const err = results[item.k]
+        for (const idx of this.indexesOf(item)) {
+          if (err) this.failed.set(idx, String(err))
+          else if (this.failed.has(idx)) this.failed.delete(idx)
+          this.paint(idx)
+        }
+        changed = true
+      } else {
+        keep.push(item)
+      }
+    }
+    this.outbox = keep
+    if (changed) this.saveOutbox()
+    // Edits with nothing in flight show exactly what the server stored.
+    const inflight = new Set()
+    for (const item of this.outbox) for (const idx of this.indexesOf(item)) inflight.add(idx)
+    for (let i = 0; i < this.edits.length; i++) {
+      if (inflight.has(i)) continue
+      const server = state[String(this.edits[i].id)]
+      const st = server ? server[0] : "pending"
+      const text = server ? (server[1] ?? null) : null
+      const top = this.top(i)
+      if (top.st !== st || (st === "modify" && top.t !== text)) this.seed(i, server)
+    }
+  }
+
+  indexesOf(item) {
+    if (item._idx === undefined) {
+      const ids = item.ids || [item.id]
+      const want = new Set(ids)
+      item._idx = []
+      for (let i = 0; i < this.edits.length; i++) if (want.has(this.edits[i].id)) item._idx.push(i)
+    }
+    return item._idx
+  }
+
+  // --- state of one edit --------------------------------------------------------------------------
+
+  top(i) {
+    const s = this.stacks[i]
+    return s && s.length ? s[s.length - 1] : { st: "pending", t: null, k: null }
+  }
+
+  status(i) {
+    return this.top(i).st
+  }
+
+  isHiddenNow(i) {
+    const e = this.edits[i]
+    return !!(e && e.h && this.status(i) === "pending" && !this.hiddenBox.checked)
+  }
+
+  paint(i) {
+    const span = this.spans[i]
+    if (!span) return
+    const t = this.top(i)
+    span.dataset.st = t.st
+    const mod = span.children[2]
+    const text = t.st === "modify" ? (t.t ?? "") : ""
+    if (mod.textContent !== text) mod.textContent = text
+    span.classList.toggle("nomod", t.st === "modify" && !text)
+    span.classList.toggle("failed", this.failed.has(i))
+    span.classList.toggle("hid", !!this.edits[i].h && t.st === "pending")
+  }
+
+  // --- deciding -----------------------------------------------------------------------------------
+
+  clickAct(e, action) {
+    // the second click of a double click is the same decision, not another one
+    if (e && e.detail > 1) return
+    this.act(this.focus, action, null, false)
+  }
+
+  act(i, action, text, fromKeyboard) {
+    if (this.mode !== "review" || i < 0 || i >= this.edits.length) return false
+    if (this.locked) {
+      this.flashSave(this.locked, "err")
+      return false
+    }
+    const cur = this.top(i)
+    if (action === "undo") {
+      if (!this.stacks[i].length) return false
+    } else if (action === "modify") {
+      if (cur.st === "modify" && cur.t === text) return false
+    } else if (cur.st === action) {
+      return false // already so: a repeated click or key press makes no second decision
+    }
+    const now = performance.now()
+    const ms = Math.round(now - Math.max(this.lastActionAt, this.focusAt))
+    this.lastActionAt = now
+    const k = newKey()
+    if (action === "undo") this.stacks[i].pop()
+    else this.stacks[i].push({ st: action, t: action === "modify" ? text : null, k })
+    this.failed.delete(i)
+    this.paint(i)
+    const item = { k, id: this.edits[i].id, a: action, ms }
+    if (action === "modify") item.t = text
+    this.outbox.push(item)
+    this.saveOutbox() // at once: a reload right after the click must not lose it
+    if (action !== "undo") this.history.push({ k, idx: [i] })
+    this.sendSoon()
+    this.refreshCounts()
+    if (fromKeyboard && action !== "undo") {
+      const next = this.nextIndex(i, 1, true)
+      this.setFocus(next >= 0 ? next : i, true)
+    } else {
+      this.refreshPanel()
+    }
+    return true
+  }
+
+  targets(action) {
+    const scope = this.scopeSel.value
+    const out = []
+    for (let i = 0; i < this.edits.length; i++) {
+      if (this.status(i) !== "pending" || this.isHiddenNow(i)) continue
+      if (scope && this.edits[i].i !== scope) continue
+      out.push(i)
+    }
+    return out
+  }
+
+  bulkAct(action, e) {
+    if (e && e.detail > 1) return
+    if (this.locked) return this.flashSave(this.locked, "err")
+    const idx = this.targets(action)
+    if (!idx.length) return this.flashSave("No pending edits " + (this.scopeSel.value ? "of that intent" : "left"), "warn")
+    const k = newKey()
+    for (const i of idx) {
+      this.stacks[i].push({ st: action, t: null, k })
+      this.failed.delete(i)
+      this.paint(i)
+    }
+    const now = performance.now()
+    this.outbox.push({ k, bulk: action, ids: idx.map((i) => this.edits[i].id), ms: Math.round(now - this.lastActionAt) })
+    this.lastActionAt = now
+    this.history.push({ k, idx })
+    this.lastBulk = { k, idx }
+    this.undoBulk.classList.remove("rd-off")
+    this.saveOutbox()
+    this.sendSoon()
+    this.refreshCounts()
+    this.refreshPanel()
+  }
+
+  undoLastBulk(e) {
+    if (e && e.detail > 1) return
+    const last = this.lastBulk
+    this.lastBulk = null
+    this.undoBulk.classList.add("rd-off")
+    if (!last) return
+    this.undoEntry(last)
+  }
+
+  undoEntry(entry) {
+    // only edits whose latest decision is still the one this entry made
+    const idx = entry.idx.filter((i) => this.top(i).k === entry.k)
+    if (!idx.length) return false
+    if (this.locked) return this.flashSave(this.locked, "err")
+    if (idx.length === 1) return this.act(idx[0], "undo", null, false)
+    const k = newKey()
+    for (const i of idx) {
+      this.stacks[i].pop()
+      this.paint(i)
+    }
+    this.outbox.push({ k, bulk: "undo", ids: idx.map((i) => this.edits[i].id), ms: 0 })
+    this.saveOutbox()
+    this.sendSoon()
+    this.refreshCounts()
+    this.refreshPanel()
+    return true
+  }
+
+  undoLast() {
+    while (this.history.length) {
+      const entry = this.history.pop()
+      if (this.lastBulk && this.lastBulk.k === entry.k) {
+        this.lastBulk = null
+        this.undoBulk.classList.add("rd-off")
+      }
+      const first = entry.idx.find((i) => this.top(i).k === entry.k)
+      if (first === undefined) continue
+      this.undoEntry(entry)
+      this.setFocus(first, true)
+      return
+    }
+    if (this.focus >= 0) this.act(this.focus, "undo", null, false)
+  }
+
+  // --- talking to the server ----------------------------------------------------------------------
+
+  sendSoon() {
+    // After the decision is painted: Streamlit's own work on a state change must not delay what the
+    // person sees. Several decisions in one frame go as one message. (The timeout covers hidden
+    // tabs, where animation frames do not run.)
+    if (this.sendPending) return
+    this.sendPending = true
+    const go = () => {
+      if (!this.sendPending) return
+      this.sendPending = false
+      this.send()
+    }
+    requestAnimationFrame(() => setTimeout(go, 0))
+    setTimeout(go, 100)
+  }
+
+  send() {
+    if (!this.setStateValue) return
+    const now = Date.now()
+    this.seq += 1
+    for (const item of this.outbox) if (!item.sentAt) item.sentAt = now
+    this.lastSend = now
+    const items = this.outbox.map(({ k, id, a, t, ms, bulk, ids }) => {
+      const out = { k, ms }
+      if (bulk) {
+        out.bulk = bulk
+        out.ids = ids
+      } else {
+        out.id = id
+        out.a = a
+        if (a === "modify") out.t = t
+      }
+      return out
+    })
+    this.setStateValue("outbox", { seq: this.seq, items })
+    this.saveOutbox()
+    this.refreshSave()
+  }
+
+  retry() {
+    if (this.outbox.length && Date.now() - (this.lastSend || 0) >= RETRY_MS) this.send()
+    if (this.outbox.length || this.flash) this.refreshSave()
+    if (this.flash && this.flash.until <= Date.now()) this.flash = null
+  }
+
+  storageKey(what) {
+    return "redraft." + what + "." + this.scope
+  }
+
+  loadOutbox() {
+    const s = store()
+    if (!s || !this.scope) return []
+    try {
+      const items = JSON.parse(s.getItem(this.storageKey("outbox")) || "[]")
+      return Array.isArray(items) ? items.filter((x) => x && typeof x.k === "string").map((x) => ({ ...x, sentAt: 0 })) : []
+    } catch (_e) {
+      return []
+    }
+  }
+
+  saveOutbox() {
+    const s = store()
+    if (!s || !this.scope) return
+    try {
+      if (this.outbox.length) {
+        const plain = this.outbox.map(({ k, id, a, t, ms, bulk, ids }) => ({ k, id, a, t, ms, bulk, ids }))
+        s.setItem(this.storageKey("outbox"), JSON.stringify(plain))
+      } else s.removeItem(this.storageKey("outbox"))
+    } catch (_e) {
+      /* full or disabled storage: memory still has it */
+    }
+  }
+
+  loadFocus() {
+    const s = store()
+    if (!s || !this.scope) return null
+    const v = Number(s.getItem(this.storageKey("focus")))
+    return Number.isFinite(v) ? v : null
+  }
+
+  saveFocus() {
+    const s = store()
+    if (!s || !this.scope || this.focus < 0) return
+    try {
+      s.setItem(this.storageKey("focus"), String(this.edits[this.focus].id))
+    } catch (_e) {
+      /* ignore */
+    }
+  }
+
+  // --- focus and navigation -----------------------------------------------------------------------
+
+  nextIndex(from, dir, preferPending) {
+    const n = this.edits.length
+    if (!n) return -1
+    if (preferPending) {
+      for (let i = from + dir; i >= 0 && i < n; i += dir) if (!this.isHiddenNow(i) && this.status(i) === "pending") return i
+    }
+    for (let i = from + dir; i >= 0 && i < n; i += dir) if (!this.isHiddenNow(i)) return i
+    return -1
+  }
+
+  move(dir, fromKeyboard) {
+    const next = this.nextIndex(this.focus, dir, false)
+    if (next >= 0) this.setFocus(next, true)
+    else if (fromKeyboard) this.flashSave(dir > 0 ? "That was the last edit." : "That was the first edit.", "")
+  }
+
+  setFocus(i, scroll) {
+    if (this.focus >= 0 && this.spans[this.focus]) this.spans[this.focus].classList.remove("focus")
+    this.focus = i
+    this.focusAt = performance.now()
+    this.closeRewrite(false)
+    if (i >= 0 && this.spans[i]) {
+      this.spans[i].classList.add("focus")
+      if (scroll) this.scrollTo(this.spans[i])
+      this.saveFocus()
+    }
+    this.refreshPanel()
+  }
+
+  scrollTo(span) {
+    const doc = this.doc
+    const box = doc.getBoundingClientRect()
+    const r = span.getBoundingClientRect()
+    if (r.top < box.top + 24 || r.bottom > box.bottom - 24) {
+      doc.scrollTop += r.top - box.top - doc.clientHeight / 3
+    }
+  }
+
+  // --- rewrite ------------------------------------------------------------------------------------
+
+  openRewrite() {
+    const i = this.focus
+    if (i < 0 || this.locked) return
+    const t = this.top(i)
+    this.rwText.value = t.st === "modify" ? (t.t ?? "") : this.edits[i].a
+    this.pRewrite.classList.remove("rd-off")
+    this.rwText.focus()
+    this.rwText.select()
+  }
+
+  closeRewrite(refocus) {
+    if (this.pRewrite.classList.contains("rd-off")) return
+    this.pRewrite.classList.add("rd-off")
+    if (refocus) this.root.focus({ preventScroll: true })
+  }
+
+  saveRewrite(fromKeyboard) {
+    const i = this.focus
+    if (i < 0) return
+    const text = this.rwText.value
+    this.closeRewrite(true)
+    this.act(i, "modify", text, fromKeyboard)
+  }
+
+  // --- keyboard -----------------------------------------------------------------------------------
+
+  onKey(e) {
+    // Keys pressed in here belong to the review: keep Streamlit's own shortcuts (r = rerun) out.
+    e.stopPropagation()
+    if (this.mode !== "review") return
+    const tag = e.target && e.target.tagName
+    if (tag === "TEXTAREA" || tag === "INPUT" || tag === "SELECT") {
+      if (e.target === this.rwText) {
+        if (e.key === "Escape") {
+          e.preventDefault()
+          this.closeRewrite(true)
+        } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+          e.preventDefault()
+          if (!e.repeat) this.saveRewrite(true)
+        }
+      }
+      return
+    }
+    if (e.altKey) return
+    const ctrlZ = (e.ctrlKey || e.metaKey) && (e.key === "z" || e.key === "Z")
+    if ((e.ctrlKey || e.metaKey) && !ctrlZ) return
+    const handled = ["j", "k", "n", "p", "a", "r", "e", "u", "ArrowRight", "ArrowLeft", "Enter"]
+    const isDigit = e.key >= "1" && e.key <= "9" && e.key.length === 1
+    if (!ctrlZ && !handled.includes(e.key) && !isDigit) return
+    if (e.target && e.target.tagName === "BUTTON" && e.key === "Enter") return // let the button work
+    e.preventDefault()
+    if (e.repeat) return // a held key makes one decision, not many
+    if (ctrlZ || e.key === "u") return this.undoLast()
+    switch (e.key) {
+      case "j": case "n": case "ArrowRight": return this.move(1, true)
+      case "k": case "p": case "ArrowLeft": return this.move(-1, true)
+      case "a": return this.act(this.focus, "accept", null, true)
+      case "r": return this.act(this.focus, "reject", null, true)
+      case "e": case "Enter": return this.openRewrite()
+      default: {
+        const alts = this.focus >= 0 ? this.edits[this.focus].alt || [] : []
+        const pick = alts[Number(e.key) - 1]
+        if (pick !== undefined) this.act(this.focus, "modify", pick, true)
+      }
+    }
+  }
+
+  // --- toolbar and panel --------------------------------------------------------------------------
+
+  refreshCounts() {
+    if (this.mode !== "review") {
+      this.countsEl.classList.add("rd-off")
+      this.hiddenToggle.classList.add("rd-off")
+      return
+    }
+    this.countsEl.classList.remove("rd-off")
+    const c = { pending: 0, accept: 0, reject: 0, modify: 0 }
+    let hidden = 0
+    for (let i = 0; i < this.edits.length; i++) {
+      const st = this.status(i)
+      if (st === "pending" && this.edits[i].h) hidden += 1
+      else c[st] = (c[st] || 0) + 1
+    }
+    for (const k of Object.keys(c)) this.countEls[k].textContent = String(c[k])
+    this.hiddenToggle.classList.toggle("rd-off", hidden === 0)
+    this.hiddenText.textContent = `Show ${hidden} hidden`
+    const open = !this.locked
+    this.acceptAll.disabled = !open
+    this.rejectAll.disabled = !open
+    this.scopeSel.disabled = !open
+  }
+
+  refreshPanel() {
+    if (this.mode !== "review") return
+    const i = this.focus
+    const has = i >= 0 && i < this.edits.length
+    for (const node of [this.pHead, this.pChange, this.pExpl, this.pMeta, this.pActions, this.pAlts])
+      node.classList.toggle("rd-off", !has)
+    this.pEmpty.classList.toggle("rd-off", has)
+    if (!has) {
+      this.pEmpty.textContent = this.edits.length ? "Click an edit in the text to review it." : "No edits in this round."
+      this.pHidden.classList.add("rd-off")
+      this.pError.classList.add("rd-off")
+      return
+    }
+    const e = this.edits[i]
+    const t = this.top(i)
+    this.pIntent.className = "rd-chip c" + this.colour(e.i)
+    this.pIntent.textContent = e.i || "edit"
+    this.pBadge.className = "rd-badge b-" + t.st
+    this.pBadge.textContent = LABELS[t.st] || t.st
+    this.pPos.textContent = `${i + 1} of ${this.edits.length}`
+    const change = this.pChange
+    change.replaceChildren()
+    if (e.b) change.appendChild(el("del", null, e.b))
+    if (e.b && (e.a || t.st === "modify")) change.appendChild(el("span", "arrow", "→"))
+    if (t.st === "modify") change.appendChild(el("ins", null, t.t ?? ""))
+    else if (e.a) change.appendChild(el("ins", null, e.a))
+    if (!e.b && !e.a && t.st !== "modify") change.appendChild(el("span", "rd-p-note", "(empty)"))
+    const source = e.src ? e.src : "proposer"
+    this.pExpl.textContent = e.x ? e.x : `${source}${e.i ? " · " + e.i : ""}`
+    const meta = [e.src ? "Source: " + e.src : null]
+    if (typeof e.p === "number") meta.push(`predicted acceptance ${Math.round(e.p * 100)}%`)
+    if (typeof e.sc === "number") meta.push(`score ${Math.round(e.sc * 100) / 100}`)
+    this.pMeta.textContent = meta.filter(Boolean).join(" · ")
+    this.pMeta.classList.toggle("rd-off", !this.pMeta.textContent)
+    this.pHidden.textContent = e.h ? "Hidden: " + e.h : ""
+    this.pHidden.classList.toggle("rd-off", !e.h)
+    const err = this.failed.get(i)
+    this.pError.textContent = err ? "Not saved: " + err : ""
+    this.pError.classList.toggle("rd-off", !err)
+    // Buttons a click lands on are never disabled (the focus would drop to <body>, and forcing it
+    // back costs a layout): a repeated decision is simply a no-op, shown by aria-pressed.
+    const open = !this.locked
+    for (const b of [this.bAccept, this.bReject, this.bRewrite, this.bUndo]) b.disabled = !open
+    this.bAccept.setAttribute("aria-pressed", String(t.st === "accept"))
+    this.bReject.setAttribute("aria-pressed", String(t.st === "reject"))
+    this.bUndo.setAttribute("aria-disabled", String(!this.stacks[i].length))
+    this.bPrev.setAttribute("aria-disabled", String(this.nextIndex(i, -1, false) < 0))
+    this.bNext.setAttribute("aria-disabled", String(this.nextIndex(i, 1, false) < 0))
+    const alts = Array.isArray(e.alt) ? e.alt : []
+    if (this.altsFor !== i || this.altsOpen !== open) {
+      this.altsFor = i
+      this.altsOpen = open
+      this.pAlts.replaceChildren()
+      this.pAlts.classList.toggle("rd-off", !alts.length)
+      if (alts.length) {
+        this.pAlts.appendChild(el("div", "rd-alts-title", "Alternatives"))
+        alts.forEach((alt, n) => {
+          const b = button(alt === "" ? "(delete)" : alt, "alt", n < 9 ? String(n + 1) : null)
+          b.disabled = !open
+          b.onclick = (ev) => {
+            if (ev.detail > 1) return
+            this.act(i, "modify", alt, false)
+          }
+          this.pAlts.appendChild(b)
+        })
+      }
+    }
+    for (const [n, b] of Array.from(this.pAlts.querySelectorAll("button")).entries())
+      b.setAttribute("aria-pressed", String(t.st === "modify" && t.t === alts[n]))
+  }
+
+  flashSave(message, kind) {
+    this.flash = { message, kind, until: Date.now() + 3000 }
+    this.refreshSave()
+  }
+
+  refreshSave() {
+    const s = this.save
+    if (this.mode !== "review") {
+      s.textContent = ""
+      return
+    }
+    let text = ""
+    let kind = ""
+    const failed = this.failed.size
+    if (this.locked) {
+      text = this.locked
+      kind = "warn"
+    } else if (this.outbox.length) {
+      const oldest = Math.min(...this.outbox.map((x) => x.sentAt || Date.now()))
+      const waited = Date.now() - oldest
+      if (waited > 15000) {
+        text = `${this.outbox.length} decision(s) not saved yet: the server does not answer. They are kept in this browser and sent again.`
+        kind = "err"
+      } else if (waited > 3000) {
+        text = `Saving ${this.outbox.length}… (retrying)`
+        kind = "warn"
+      } else text = `Saving ${this.outbox.length}…`
+    } else if (failed) {
+      text = `${failed} decision(s) failed: see the edit marked in red`
+      kind = "err"
+    } else text = "All decisions saved"
+    if (this.flash && this.flash.until > Date.now()) {
+      text = this.flash.message
+      kind = this.flash.kind
+    }
+    if (s.textContent !== text) s.textContent = text
+    s.className = "rd-save" + (kind ? " " + kind : "")
+    this.root.dataset.saved = this.outbox.length ? "no" : "yes"
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component
+  let inst = INSTANCES.get(parentElement)
+  if (!inst) {
+    inst = new Review(parentElement)
+    INSTANCES.set(parentElement, inst)
+  }
+  inst.setStateValue = setStateValue
+  inst.gen = (inst.gen || 0) + 1
+  const gen = inst.gen
+  inst.update(data)
+  // Streamlit keeps the cleanup of the latest call for unmount; an older one must not tear down.
+  return () => {
+    if (INSTANCES.get(parentElement) === inst && inst.gen === gen) {
+      inst.destroy()
+      INSTANCES.delete(parentElement)
+    }
+  }
+}
