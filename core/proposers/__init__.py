@@ -10,8 +10,9 @@ Kinds live in their own modules (builtin, hf, openai_compat) and are built throu
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
+from dataclasses import replace
 
 from core.edits import Edit, span_to_edits
 from core.errors import InputError, ProposerError
@@ -142,6 +143,28 @@ def to_edits(text: str, suggestions: Iterable[Suggestion]) -> list[Edit]:
 
 
 def propose_edits(proposer: Proposer, request: ProposalRequest) -> tuple[list[Edit], ProposalResult]:
-    """Run a proposer and turn its suggestions into edits on request.text."""
+    """Run a proposer and turn its suggestions into edits on request.text.
+
+    A model's edits get their intent from the intent classifier: the instruction asked for
+    ("Fix the grammar", "Paraphrase this") says what was wanted, not what each edit does.
+    Rule engines' edits keep the intent of their rule's category.
+    """
     result = proposer.propose(request)
-    return to_edits(request.text, result.suggestions), result
+    edits = to_edits(request.text, result.suggestions)
+    if proposer.spec.kind != "builtin" and edits:
+        edits = classify_intents(request, edits)
+    return edits, result
+
+
+def classify_intents(request: ProposalRequest, edits: list[Edit]) -> list[Edit]:
+    """Edits with the intent the classifier gives each, judged within its sentence."""
+    from core.intents import classify_edits  # loads scikit-learn: only when a model proposed
+
+    starts = [s.start for s in request.sentences]
+
+    def sentence_of(e: Edit) -> str:
+        i = bisect_right(starts, e.start) - 1
+        return request.sentences[i].text if i >= 0 else ""
+
+    labels = classify_edits([(e.before, e.after, sentence_of(e)) for e in edits])
+    return [replace(e, intent=intent) for e, (intent, _p) in zip(edits, labels, strict=True)]

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError, ProposerError
+from core.intents import intent_for_rule_category
 from core.proposers.base import (
     ITERATER_INTENTS,
     ProposalRequest,
@@ -43,42 +44,6 @@ ENGINES = ("lingotweaker", "harper")
 # lingotweaker 0.2.8 switches its speller for en-GB only (en-AU/en-CA silently check as en-US).
 LANGUAGES = ("en-US", "en-GB")
 DEFAULT_CHUNK_CHARS = 2000
-
-# lingotweaker category ids (LanguageTool's) -> IteraTeR intent. Unlisted categories fall back on issue_type.
-LT_CATEGORY_INTENTS: dict[str, str] = {
-    "GRAMMAR": "fluency",
-    "TYPOS": "fluency",
-    "CONFUSED_WORDS": "fluency",
-    "PUNCTUATION": "fluency",
-    "TYPOGRAPHY": "fluency",
-    "CASING": "fluency",
-    "COMPOUNDING": "fluency",
-    "MULTITOKEN_SPELLING": "fluency",
-    "COLLOCATIONS": "fluency",
-    "NONSTANDARD_PHRASES": "fluency",
-    "PROPER_NOUNS": "fluency",
-    "MISC": "fluency",
-    "SEMANTICS": "clarity",
-    "REDUNDANCY": "clarity",
-    "PLAIN_ENGLISH": "clarity",
-    "STYLE": "style",
-    "REPETITIONS_STYLE": "style",
-    "TON_ACADEMIC": "style",
-    "CREATIVE_WRITING": "style",
-    "WIKIPEDIA": "style",
-    "AMERICAN_ENGLISH_STYLE": "style",
-    "BRITISH_ENGLISH": "style",
-}
-LT_ISSUE_TYPE_INTENTS = {"style": "style", "register": "style", "locale-violation": "style"}
-
-# Harper lint kinds -> intent; anything unlisted (Spelling, Grammar, Agreement, Punctuation, ...) is fluency.
-HARPER_KIND_INTENTS: dict[str, str] = {
-    "Readability": "clarity",
-    "Redundancy": "clarity",
-    "Enhancement": "clarity",
-    "Style": "style",
-    "Regionalism": "style",
-}
 
 # Instruction intents a rule engine can serve through the IteraTeR intents its rules carry.
 INSTRUCTION_INTENT_MAP = {"simplify": ("clarity",), "formal": ("style",)}
@@ -230,7 +195,7 @@ def lingotweaker_matches(text: str, language: str = "en-US") -> list[Match]:
         b_start, b_end = m["offset"], m["offset"] + m["length"]
         start, end = (b_start, b_end) if table is None else (char_offset(table, b_start), char_offset(table, b_end))
         category = m.get("category_id") or ""
-        intent = LT_CATEGORY_INTENTS.get(category) or LT_ISSUE_TYPE_INTENTS.get(m.get("issue_type") or "", "fluency")
+        intent = intent_for_rule_category(category, m.get("issue_type") or "")
         out.append(
             Match(
                 start=start,
@@ -277,7 +242,7 @@ def harper_matches(text: str, language: str = "en-US") -> list[Match]:
                     category=kind,
                     category_name=lint.lint_kind_pretty,
                     engine="harper",
-                    intent=HARPER_KIND_INTENTS.get(kind, "fluency"),
+                    intent=intent_for_rule_category(kind),
                 )
             )
     out.sort(key=lambda m: (m.start, m.end))

@@ -165,3 +165,39 @@ def test_cache_under_concurrent_use_stays_bounded_and_consistent():
     for t in threads:
         t.join()
     assert errors == [] and len(cache) == 50
+
+
+class _RewriteProposer:
+    """A model-like proposer: rewrites whole sentences (as an hf or openai kind would)."""
+
+    def __init__(self, kind: str, rewrites: dict[str, str]) -> None:
+        from core.proposers.base import SpecData
+
+        self.spec = SpecData(kind=kind, model="test-model")
+        self.rewrites = rewrites
+
+    def propose(self, request):
+        from core.proposers.base import ProposalResult, Suggestion
+
+        out = [
+            Suggestion(s.start, s.end, self.rewrites[s.text], intent="paraphrase", source="test-model")
+            for s in request.sentences
+            if s.text in self.rewrites
+        ]
+        return ProposalResult(suggestions=out)
+
+
+def test_model_edits_get_their_intent_from_the_classifier_and_rules_keep_theirs():
+    from core.proposers import make_request, propose_edits
+
+    text = "She go to school every day. The results was shown in the table below."
+    rewrites = {
+        "She go to school every day.": "She goes to school every day.",
+        "The results was shown in the table below.": "The results were shown in the table below.",
+    }
+    request = make_request(text, intents=("paraphrase",))
+    edits, _ = propose_edits(_RewriteProposer("openai", rewrites), request)
+    assert [(e.before, e.after) for e in edits] == [("go", "goes"), ("was", "were")]
+    assert {e.intent for e in edits} == {"fluency"}  # classified, not the instruction "paraphrase"
+    edits, _ = propose_edits(_RewriteProposer("builtin", rewrites), request)
+    assert {e.intent for e in edits} == {"paraphrase"}  # a rule engine's own intent is kept
