@@ -220,8 +220,10 @@ def spec_from_row(row: ProposerSpec) -> SpecData:
 
 
 def list_specs(session: Session) -> list[ProposerSpec]:
-    """Every stored proposer spec, newest first (for choosing one)."""
-    return list(session.exec(select(ProposerSpec).order_by(ProposerSpec.id.desc())).all())
+    """Stored specs that can propose, newest first (for choosing one). Records of other origins,
+    such as edits imported from R3 logs, are left out: there is no proposer behind them."""
+    query = select(ProposerSpec).where(ProposerSpec.kind.in_(tuple(KINDS))).order_by(ProposerSpec.id.desc())
+    return list(session.exec(query).all())
 
 
 def _find(session: Session, fingerprint: str) -> ProposerSpec | None:

@@ -1,0 +1,223 @@
+"""Export: choose decisions with filters, see counts and a preview, download the log or a TRL dataset;
+import and export R3 interaction logs."""
+
+import io
+import json
+import tempfile
+import zipfile
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import load_settings
+from core.db import session_scope
+from core.errors import RedraftError
+from core.export import (
+    ExportFilters,
+    export_log,
+    filter_options,
+    iter_decision_rows,
+    log_bytes,
+    preview,
+    summarize,
+    thread_ids,
+)
+from ui.state import engine, show_flashes
+
+# Larger exports are written to the server's exports folder instead of a browser download.
+DOWNLOAD_LIMIT = 200_000
+PREVIEW_COLUMNS = ["decided_at", "user_name", "document_title", "depth", "intent", "before", "after", "action",
+                   "modified_text", "sentence"]  # fmt: skip
+MIME = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+TRL_KINDS = {"sft": "SFT (prompt/completion)", "dpo": "DPO (prompt/chosen/rejected)",
+             "kto": "KTO (prompt/completion/label)", "reward": "Reward (chosen/rejected)"}  # fmt: skip
+
+st.title("Export")
+show_flashes()
+eng = engine()
+
+with session_scope(eng) as s:
+    options = filter_options(s)
+
+# --- filters -------------------------------------------------------------------------------------
+
+with st.container(border=True):
+    st.subheader("Which decisions")
+    c1, c2, c3 = st.columns(3)
+    projects = dict(options.projects)
+    people = {u[0]: f"{u[1]}{' (simulated)' if u[2] else ''}" for u in options.users}
+    specs = {sp[0]: f"#{sp[0]} {sp[1] or sp[2]}" for sp in options.specs}
+    with c1:
+        project_ids = st.multiselect("Projects", list(projects), format_func=projects.get, key="ex_projects")
+        user_ids = st.multiselect("People", list(people), format_func=people.get, key="ex_users")
+        simulated = st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="ex_simulated")
+    with c2:
+        intents = st.multiselect("Intents", options.intents, key="ex_intents")
+        depths = st.multiselect("Round depths", options.depths, key="ex_depths")
+        spec_ids = st.multiselect("Proposers", list(specs), format_func=specs.get, key="ex_specs")
+    with c3:
+        use_dates = st.checkbox("Only a date range", key="ex_use_dates")
+        dates = st.date_input("Decided between", value=(), key="ex_dates", disabled=not use_dates)
+        latest = st.toggle(
+            "Only the decision that stands", key="ex_latest",
+            help="One row per edit and person: undo steps back, superseded decisions are left out.",
+        )  # fmt: skip
+        dedupe = st.toggle("Drop identical pairs", key="ex_dedupe")
+
+since = until = None
+if use_dates and isinstance(dates, tuple) and len(dates) == 2:
+    since = datetime.combine(dates[0], time.min, tzinfo=UTC)
+    until = datetime.combine(dates[1], time.max, tzinfo=UTC)
+
+try:
+    filters = ExportFilters(
+        project_ids=tuple(project_ids), user_ids=tuple(user_ids), spec_ids=tuple(spec_ids), intents=tuple(intents),
+        depths=tuple(depths), since=since, until=until, latest_only=latest, dedupe=dedupe,
+        simulated={"all": None, "people only": False, "simulated only": True}[simulated],
+    )  # fmt: skip
+except RedraftError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+# --- counts and preview ------------------------------------------------------------------------------
+
+with session_scope(eng) as s:
+    summary = summarize(s, filters)
+    rows = preview(s, filters, 20)
+
+m1, m2, m3 = st.columns(3)
+m1.metric("Decisions", f"{summary.decisions:,}")
+m2.metric("Documents", f"{summary.documents:,}")
+m3.metric("People", f"{summary.people:,}")
+if latest or dedupe:
+    st.caption(
+        "Counts are of all matching decisions; the export keeps fewer (the decision that stands, no duplicates)."
+    )
+if summary.decisions:
+    t1, t2, t3 = st.columns(3)
+    t1.dataframe({"action": list(summary.by_action), "decisions": list(summary.by_action.values())}, hide_index=True)
+    t2.dataframe({"intent": list(summary.by_intent), "decisions": list(summary.by_intent.values())}, hide_index=True)
+    t3.dataframe(
+        {"depth": [str(d) for d in summary.by_depth], "decisions": list(summary.by_depth.values())}, hide_index=True
+    )
+    st.markdown("**Preview** (first 20 rows)")
+    st.dataframe([{k: r[k] for k in PREVIEW_COLUMNS} for r in rows], hide_index=True, key="ex_preview")
+else:
+    st.info("No decisions match these filters.", icon=":material/filter_alt_off:")
+
+# --- downloads -----------------------------------------------------------------------------------------
+
+stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+log_tab, trl_tab, r3_tab = st.tabs(["Decision log", "Training data (TRL)", "R3 logs"])
+
+with log_tab:
+    fmt_names = {"hf": "Hugging Face DatasetDict (on the server)"}
+    fmt = st.radio(
+        "Format", ["jsonl", "csv", "parquet", "hf"], horizontal=True, key="ex_fmt",
+        format_func=lambda f: fmt_names.get(f, f.upper()),
+    )  # fmt: skip
+    if fmt != "hf" and summary.decisions <= DOWNLOAD_LIMIT:
+        if st.button("Prepare download", key="ex_prepare", icon=":material/download:", disabled=not summary.decisions):
+            with st.spinner("Exporting…"), session_scope(eng) as s:
+                st.session_state.ex_bytes = (fmt, log_bytes(s, filters, fmt))
+        prepared = st.session_state.get("ex_bytes")
+        if prepared and prepared[0] == fmt:
+            st.download_button(
+                f"Download decisions.{fmt}", prepared[1], file_name=f"decisions-{stamp}.{fmt}", mime=MIME[fmt],
+                key="ex_download", type="primary", icon=":material/download:",
+            )  # fmt: skip
+    else:
+        if fmt != "hf":
+            st.caption(f"More than {DOWNLOAD_LIMIT:,} decisions: the file is written on the server.")
+        test_fraction = (
+            st.slider("Documents held out as test", 0.0, 0.5, 0.0, 0.05, key="ex_log_test") if fmt == "hf" else 0.0
+        )
+        if st.button("Save on the server", key="ex_save", disabled=not summary.decisions, icon=":material/save:"):
+            suffix = "" if fmt == "hf" else f".{fmt}"
+            target = load_settings().exports_dir / f"decisions-{stamp}{suffix}"
+            try:
+                with st.spinner("Exporting…"):
+                    result = export_log(eng, filters, fmt, target, test_fraction=test_fraction)
+                st.success(f"Wrote {result.rows:,} rows to {result.path}", icon=":material/check:")
+            except RedraftError as exc:
+                st.error(str(exc), icon=":material/error:")
+
+with trl_tab:
+    st.caption(
+        "Datasets in TRL's field names, split into train and test by document. Prompts follow the proposer "
+        "that made each edit (CoEdIT instructions for seq2seq models and rules, chat messages for chat models)."
+    )
+    kind = st.radio("Dataset", list(TRL_KINDS), format_func=TRL_KINDS.get, horizontal=True, key="ex_trl_kind")
+    a, b, c = st.columns(3)
+    style = a.selectbox("Prompt style", ["auto", "seq2seq", "chat"], key="ex_trl_style")
+    test_share = b.slider("Documents held out as test", 0.0, 0.5, 0.1, 0.05, key="ex_trl_test")
+    messages = c.checkbox("SFT as `messages`", key="ex_trl_messages", disabled=kind != "sft")
+    if st.button("Build dataset", key="ex_trl_build", disabled=not summary.decisions, icon=":material/dataset:"):
+        from core.trl_data import PromptFormat, make_splits, save_splits
+
+        try:
+            with st.spinner("Building…"), session_scope(eng) as s:
+                live = list(iter_decision_rows(s, ExportFilters(**{**filters.__dict__, "latest_only": True})))
+                fmt_obj = None if style == "auto" else PromptFormat.parse(style)
+                splits = make_splits(kind, live, fmt_obj, messages=messages, test_fraction=test_share)
+            with tempfile.TemporaryDirectory() as tmp:
+                save_splits(splits, tmp, "jsonl")
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for path in sorted(Path(tmp).glob("*.jsonl")):
+                        zf.write(path, path.name)
+                    zf.writestr("stats.json", json.dumps({**splits.counts(), **splits.stats.as_dict()}, indent=2))
+            st.session_state.ex_trl = (kind, splits.counts(), splits.stats.as_dict(), buf.getvalue())
+        except RedraftError as exc:
+            st.error(str(exc), icon=":material/error:")
+    built = st.session_state.get("ex_trl")
+    if built and built[0] == kind:
+        counts, stats = built[1], built[2]
+        st.write(
+            f"{counts['train']:,} train and {counts['test']:,} test rows from {stats['decisions']:,} decided edits "
+            f"({stats['skipped_no_change']:,} without a change, {stats['skipped_no_prompt']:,} without a prompt, "
+            f"{stats['duplicates']:,} duplicates left out)."
+        )
+        st.download_button(
+            f"Download {kind}.zip (train.jsonl, test.jsonl)", built[3], file_name=f"{kind}-{stamp}.zip",
+            mime="application/zip", key="ex_trl_download", type="primary", icon=":material/download:",
+        )  # fmt: skip
+
+with r3_tab:
+    st.caption("R3 / IteraTeR interaction logs: whole-session files or one file per round (JSON or JSON Lines).")
+    uploads = st.file_uploader("Import R3 logs", type=["json", "jsonl"], accept_multiple_files=True, key="ex_r3_up")
+    if st.button("Import", key="ex_r3_import", disabled=not uploads, icon=":material/upload:"):
+        from core.r3 import import_r3_paths
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for up in uploads or []:
+                (Path(tmp) / Path(up.name).name).write_bytes(up.getvalue())
+            try:
+                result = import_r3_paths(eng, [tmp])
+                st.success(
+                    f"Imported {result['sessions']} session(s): {result['rounds']} rounds, {result['edits']} edits, "
+                    f"{result['accepted']} accepted and {result['rejected']} rejected.", icon=":material/check:",
+                )  # fmt: skip
+                for problem in result["skipped"]:
+                    st.warning(problem, icon=":material/warning:")
+            except RedraftError as exc:
+                st.error(str(exc), icon=":material/error:")
+    with session_scope(eng) as s:
+        threads = thread_ids(s, filters)
+    st.write(f"{len(threads)} thread(s) match the filters above.")
+    if st.button("Prepare R3 files", key="ex_r3_prepare", disabled=not threads, icon=":material/folder_zip:"):
+        from core.r3 import export_threads
+
+        with tempfile.TemporaryDirectory() as tmp:
+            written = export_threads(eng, threads, tmp)
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for path in written:
+                    zf.write(path, path.name)
+        st.session_state.ex_r3 = buf.getvalue()
+    if st.session_state.get("ex_r3"):
+        st.download_button(
+            "Download R3 logs (.zip)", st.session_state.ex_r3, file_name=f"r3-{stamp}.zip", mime="application/zip",
+            key="ex_r3_download", icon=":material/download:",
+        )  # fmt: skip

@@ -1,0 +1,92 @@
+"""The Export and Models pages in AppTest, on a real SQLite database holding the R3 sample logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import db
+from core.db import session_scope
+from core.proposers.base import SpecData
+from core.proposers.registry import get_or_create_spec
+from core.r3 import import_r3_paths
+from tests.conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "r3"
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()  # the engine is a cached resource: start from this test's database
+    import_r3_paths(db.open_database(url), [FIXTURES])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
+    app.switch_page("pages/export.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Export"
+    assert (_metric(app, "Decisions"), _metric(app, "Documents"), _metric(app, "People")) == ("48", "3", "1")
+    preview = app.dataframe[3].value  # after the three count tables
+    assert len(preview) == 20 and set(preview["action"]) <= {"accept", "reject"}
+    app.multiselect(key="ex_depths").select(3).run()
+    assert _metric(app, "Decisions") == "9"
+    app.multiselect(key="ex_intents").select("fluency").run()
+    assert not app.exception and int(_metric(app, "Decisions")) < 9
+
+
+def test_export_page_prepares_downloads(app: AppTest) -> None:
+    app.switch_page("pages/export.py").run()
+    app.radio(key="ex_fmt").set_value("csv").run()
+    app.button(key="ex_prepare").click().run()
+    assert not app.exception
+    fmt, data = app.session_state["ex_bytes"]
+    assert fmt == "csv" and data.decode("utf-8").count("\n") > 48  # header + 48 rows (some hold newlines)
+    app.radio(key="ex_trl_kind").set_value("dpo").run()
+    app.button(key="ex_trl_build").click().run()
+    assert not app.exception
+    kind, counts, stats, _zip = app.session_state["ex_trl"]
+    assert kind == "dpo" and counts["train"] + counts["test"] + stats["duplicates"] == 48
+    assert any("train and" in m.value for m in app.markdown)
+
+
+def test_export_page_r3_files(app: AppTest) -> None:
+    import io
+    import json
+    import zipfile
+
+    app.switch_page("pages/export.py").run()
+    app.button(key="ex_r3_prepare").click().run()
+    assert not app.exception
+    names = zipfile.ZipFile(io.BytesIO(app.session_state["ex_r3"])).namelist()
+    assert sorted(names) == sorted(p.name for p in FIXTURES.glob("*.json"))
+    first = json.loads(zipfile.ZipFile(io.BytesIO(app.session_state["ex_r3"])).read(names[0]))
+    assert "rev_depth_3" in first
+
+
+def test_models_page_shows_lineage_and_offers_a_fine_tune(app: AppTest, tmp_path: Path) -> None:
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Models"
+    assert any("transformers proposer" in i.value for i in app.info)  # only the imported R3 spec so far
+    with session_scope(db.open_database()) as s:
+        base = get_or_create_spec(s, SpecData(kind="hf-seq2seq", model=str(tmp_path / "model"), name="tiny"))
+        get_or_create_spec(
+            s, SpecData(kind="hf-seq2seq", model=str(tmp_path / "child"), name="child"), parent_id=base.id
+        )
+    app.run()
+    lineage = app.dataframe[0].value
+    assert list(lineage["proposer"])[-2:] == ["tiny", "\u2003\u2514 child"]
+    assert any(b.label == "Start fine-tuning" for b in app.button)
