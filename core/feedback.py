@@ -1,21 +1,33 @@
-"""What earlier decisions in a thread feed into the next round.
+"""What earlier decisions feed into the next round, and which new edits a person sees.
 
-- rejected edits are never proposed again for the same text (matched on content and
-  neighbourhood, not offsets, so earlier edits shifting the text don't matter);
-- free-text feedback of every earlier round is carried into the request;
-- accepted and rewritten edits become in-context examples for prompted models.
+- Suppression: an edit the person rejected in a thread is never proposed again in that thread for
+  the same text. The rejected span is mapped through the changes between its version and the new
+  one (so earlier edits shifting offsets don't matter), and also matched on its content and
+  neighbouring words (so it is found even where the text around it was rewritten).
+- Free-text feedback of every round of the thread is carried into each later request, with a few of
+  the person's accepted and rewritten edits as examples (prompted models put both in the prompt).
+- Muting (`core.muting`): edits of rules or intents the person (or an admin, for the project) muted
+  are stored but hidden, with the reason.
+- Preference (`core.preference`): each new edit gets the person's predicted acceptance; edits below
+  the person's threshold are hidden like muted ones. The review lists edits most-likely first.
+
+A person's learning can be switched off (`LearningProfile.learning`, the simulator's --no-learning):
+then nothing is suppressed, muted automatically or predicted; mutes made by hand still apply.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlmodel import Session, select
 
-from core.edits import Edit
-from core.models import Decision, Round, Thread, Version
+from core import muting, preference
+from core.edits import Edit, diff
+from core.models import Decision, Document, Round, Thread, Version
 from core.models import Edit as EditRow
 from core.proposers.base import Avoid, Example
 
@@ -81,6 +93,20 @@ class RejectionIndex:
         return sum(len(v) for v in self.by_change.values())
 
 
+def map_span(changes: Sequence[Edit], start: int, end: int) -> tuple[int, int] | None:
+    """Where text[start:end] is after `changes` (sorted, non-overlapping edits of the text), or None if
+    a change touches the inside of the span. Text inserted right at either end leaves the span intact."""
+    shift = 0
+    for c in changes:
+        if c.end <= start:
+            shift += len(c.after) - len(c.before)
+        elif c.start >= end:
+            break
+        else:
+            return None
+    return start + shift, end + shift
+
+
 def decided_edits(session: Session, thread: Thread) -> list[tuple[EditRow, str, str | None, str]]:
     """(edit, final action, rewritten text, base text) for every decided edit of the thread's owner."""
     from core.rounds import replay  # local: rounds imports this module
@@ -112,31 +138,94 @@ def rejection_index(decided: Iterable[tuple[EditRow, str, str | None, str]]) -> 
     return index
 
 
+class Suppressor:
+    """Tells whether a new edit on `base_text` repeats a change the person rejected in the thread."""
+
+    def __init__(self, decided: Iterable[tuple[EditRow, str, str | None, str]], base_text: str) -> None:
+        rejected = [(e, base) for e, action, _t, base in decided if action == "reject"]
+        self.index = rejection_index((e, "reject", None, base) for e, base in rejected)
+        self.exact: set[tuple[int, int, str, str]] = set()
+        changes_by_base: dict[str, list[Edit] | None] = {}
+        for e, base in rejected:
+            if base not in changes_by_base:
+                changes_by_base[base] = [] if base == base_text else diff(base, base_text)
+            mapped = map_span(changes_by_base[base] or [], e.start, e.end)
+            if mapped is not None:
+                self.exact.add((mapped[0], mapped[1], e.before, e.after))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def matches(self, base_text: str, e: Edit) -> bool:
+        if (e.start, e.end, e.before, e.after) in self.exact:
+            return True
+        return bool(len(self.index)) and self.index.matches(neighbourhood(base_text, e.start, e.end, e.before, e.after))
+
+
+def project_id_of(session: Session, thread: Thread) -> int:
+    return session.get(Document, thread.document_id).project_id
+
+
+def _examples(session: Session, thread: Thread, decided: list[tuple[EditRow, str, str | None, str]]) -> list[Example]:
+    """Up to MAX_EXAMPLES of the person's accepted and rewritten edits: rewrites first (they say most),
+    this thread's before other documents', newest first."""
+
+    def as_example(e: EditRow, action: str, text: str | None) -> Example:
+        return Example(before=e.before, after=(text if action == "modify" else e.after) or "", intent=e.intent)
+
+    here = [(e, a, t) for e, a, t, _ in decided if a in ("accept", "modify")]
+    picked = sorted(reversed(here), key=lambda x: x[1] != "modify")[:MAX_EXAMPLES]
+    out = [as_example(*x) for x in picked]
+    if len(out) < MAX_EXAMPLES:
+        seen = {(x.before, x.after) for x in out}
+        for ex in preference.decision_examples(
+            session, project_id_of(session, thread), user_id=thread.user_id, newest_first=True
+        ):
+            if len(out) >= MAX_EXAMPLES:
+                break
+            if ex.accepted and ex.thread_id != thread.id and (ex.edit.before, ex.final_after) not in seen:
+                seen.add((ex.edit.before, ex.final_after))
+                out.append(Example(before=ex.edit.before, after=ex.final_after, intent=ex.edit.intent))
+    # oldest first, as a prompt reads
+    return out[::-1]
+
+
 def request_context(session: Session, thread: Thread, new_feedback: str = "") -> RequestContext:
     """Feedback, examples and changes to avoid for the next request of this thread."""
     rounds = session.exec(select(Round).where(Round.thread_id == thread.id).order_by(Round.id)).all()
     # the same note repeated over rounds counts once, oldest first
     texts = list(dict.fromkeys([*(r.feedback for r in rounds if r.feedback), new_feedback.strip()]))
     texts = [t for t in texts if t]
+    profile = preference.get_profile(session, project_id_of(session, thread), thread.user_id)
+    if not profile.learning:
+        return RequestContext(feedback=tuple(texts))
     decided = decided_edits(session, thread)
-    examples = [
-        Example(before=e.before, after=(text if action == "modify" else e.after) or "", intent=e.intent)
-        for e, action, text, _ in decided
-        if action in ("accept", "modify")
-    ][-MAX_EXAMPLES:]
+    examples = _examples(session, thread, decided)
     avoid = [Avoid(before=e.before, after=e.after, context=e.context or "") for e, a, _, _ in decided if a == "reject"]
     return RequestContext(feedback=tuple(texts), examples=tuple(examples), avoid=tuple(avoid))
 
 
 def screen_edits(session: Session, thread: Thread, base_text: str, edits: list[Edit]) -> list[ScreenedEdit]:
-    """Drop edits the person already rejected in this thread; the rest are stored."""
-    index = rejection_index(decided_edits(session, thread))
-    kept = []
-    for e in edits:
-        if len(index) and index.matches(neighbourhood(base_text, e.start, e.end, e.before, e.after)):
-            continue
-        kept.append(ScreenedEdit(edit=e))
-    return kept
+    """Drop edits the person already rejected in this thread; mark the rest hidden (muted, or predicted
+    below the person's threshold) or shown, with the predicted acceptance. Document order is kept."""
+    project_id = project_id_of(session, thread)
+    user_id = thread.user_id
+    profile = preference.get_profile(session, project_id, user_id)
+    learning = profile.learning
+    if learning:
+        suppressor = Suppressor(decided_edits(session, thread), base_text)
+        edits = [e for e in edits if not suppressor.matches(base_text, e)]
+        muting.refresh_auto_mutes(session, project_id, user_id, profile.auto_mute_after)
+    mutes = muting.active_mutes(session, project_id, user_id, automatic=learning)
+    model = preference.current_model(session, project_id, user_id) if learning and edits else None
+    predicted: list[float | None] = [None] * len(edits)
+    if model is not None:
+        predicted = list(model.predict_edits(edits, [edit_context(base_text, e) for e in edits]))
+    out = []
+    for e, p in zip(edits, predicted, strict=True):
+        reason = mutes.reason(e.source or None, e.intent) or preference.hides(profile, model, p)
+        out.append(ScreenedEdit(edit=e, hidden_reason=reason, predicted_accept=None if p is None else round(p, 4)))
+    return out
 
 
 def edit_context(text: str, edit: Edit) -> str:
@@ -152,3 +241,47 @@ def edit_context(text: str, edit: Edit) -> str:
     if ends:
         right = right[: min(ends) + 1]
     return left + edit.before + right
+
+
+# --- for the review page ---------------------------------------------------------------------------
+
+HIDDEN_GROUPS = (
+    (muting.PROJECT_MUTED_RULE, "rules muted for the project"),
+    (muting.PROJECT_MUTED_INTENT, "intents muted for the project"),
+    (muting.MUTED_RULE, "muted rules"),
+    (muting.MUTED_INTENT, "muted intents"),
+    (preference.BELOW_THRESHOLD, "edits predicted unlikely to be accepted"),
+)
+
+
+def hidden_group(reason: str) -> str:
+    """The group a hidden reason falls in ("muted rules", ...), for counts such as "12 hidden from muted rules"."""
+    for prefix, label in HIDDEN_GROUPS:
+        if reason.startswith(prefix):
+            return label
+    return "other"
+
+
+def hidden_counts(reasons: Iterable[str | None]) -> list[tuple[str, int]]:
+    """(group, count) of hidden edits, in HIDDEN_GROUPS order: "12 hidden from muted rules — show"."""
+    counts = Counter(hidden_group(r) for r in reasons if r)
+    order = [label for _, label in HIDDEN_GROUPS] + ["other"]
+    return [(label, counts[label]) for label in order if counts[label]]
+
+
+def hidden_value(reason: str) -> str | None:
+    """The rule or intent a mute reason names ("muted rule: lingotweaker:X" -> "lingotweaker:X")."""
+    for prefix, _ in HIDDEN_GROUPS[:4]:
+        if reason.startswith(prefix + ": "):
+            return reason[len(prefix) + 2 :]
+    return None
+
+
+T = TypeVar("T")
+
+
+def most_likely_first(items: Sequence[T], predicted: Iterable[float | None]) -> list[T]:
+    """Items ordered by predicted acceptance, highest first; unpredicted ones keep their order, last."""
+    scored = list(zip(items, predicted, strict=True))
+    ranked = sorted(range(len(scored)), key=lambda i: (scored[i][1] is None, -(scored[i][1] or 0.0), i))
+    return [scored[i][0] for i in ranked]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -171,6 +171,26 @@ class Mute(SQLModel, table=True):
     active: bool = Field(default=True)
     automatic: bool = Field(default=False)  # muted by the rejection rule, not by hand
     created_at: datetime = Field(default_factory=utcnow)
+    # last muted or unmuted: automatic muting counts only rejections after an unmute
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LearningProfile(SQLModel, table=True):
+    """A person's learning settings in a project and their fitted acceptance model (core.preference)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "user_id", name="uq_learningprofile_project_user"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    learning: bool = Field(default=True)  # off: no suppression, automatic muting or preference
+    threshold: float = Field(default=0.1)  # hide edits predicted below this acceptance (0: hide none)
+    auto_mute_after: int = Field(default=3)  # rejections, none accepted, that mute a rule or intent (0: never)
+    model: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary))
+    # what the model was fitted on and its held-out accuracy and calibration
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fitted_at: Optional[datetime] = None
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class TrainingRun(SQLModel, table=True):

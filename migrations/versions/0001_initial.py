@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:16:05.334491
+Create Date: 2026-11-22 15:23:20.824078
 
 """
 
@@ -98,6 +98,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_document_project_id"), ["project_id"], unique=False)
 
     op.create_table(
+        "learningprofile",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("learning", sa.Boolean(), nullable=False),
+        sa.Column("threshold", sa.Float(), nullable=False),
+        sa.Column("auto_mute_after", sa.Integer(), nullable=False),
+        sa.Column("model", sa.LargeBinary(), nullable=True),
+        sa.Column("meta", sa.JSON(), nullable=False),
+        sa.Column("fitted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("project_id", "user_id", name="uq_learningprofile_project_user"),
+    )
+    with op.batch_alter_table("learningprofile", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_learningprofile_project_id"), ["project_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_learningprofile_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "mute",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -107,6 +128,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("automatic", sa.Boolean(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -260,6 +282,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_mute_project_id"))
 
     op.drop_table("mute")
+    with op.batch_alter_table("learningprofile", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_learningprofile_user_id"))
+        batch_op.drop_index(batch_op.f("ix_learningprofile_project_id"))
+
+    op.drop_table("learningprofile")
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_document_project_id"))
 

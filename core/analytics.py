@@ -1,0 +1,474 @@
+"""Analytics over the decision log: pure functions on flat edit records, plus the loaders that make them.
+
+One `EditRecord` per proposed edit: where it was proposed (project, document, thread, round depth,
+proposer, rule, intent), what the preference model predicted, whether it was hidden and why, and the
+thread owner's final decision after undos. Everything the Analytics page and `python -m core stats`
+show is computed from a list of records by the pure functions below, so they are tested on known
+inputs without a database.
+
+Acceptance rate = (accepted + rewritten) / decided. "Shown" edits are those not hidden, plus hidden
+ones the person chose to look at and decided.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from statistics import mean, median
+
+from sqlmodel import Session, select
+
+from core.models import Decision, Document, Project, ProposerSpec, Round, Thread, User, Version
+from core.models import Edit as EditRow
+
+GROUP_KEYS = ("depth", "intent", "source", "rule", "engine", "user", "proposer", "document", "project", "round")
+PENDING = "pending"
+ACCEPTED = ("accept", "modify")
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    edit_id: int
+    round_id: int
+    depth: int
+    thread_id: int
+    document_id: int
+    project_id: int
+    user_id: int
+    status: str = PENDING  # the thread owner's final decision: pending | accept | reject | modify
+    source: str | None = None
+    intent: str | None = None
+    proposer: str = ""
+    document: str = ""
+    user: str = ""
+    simulated: bool = False
+    predicted_accept: float | None = None
+    hidden_reason: str | None = None
+    proposed_at: datetime | None = None
+    decided_at: datetime | None = None
+    time_taken_ms: int | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.status != PENDING
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in ACCEPTED
+
+    @property
+    def hidden(self) -> bool:
+        """Hidden from the person and not looked at (a hidden edit they decided counts as shown)."""
+        return self.hidden_reason is not None and not self.decided
+
+    @property
+    def engine(self) -> str:
+        return (self.source or "").split(":", 1)[0] if self.source else ""
+
+
+@dataclass(frozen=True)
+class Filters:
+    project_id: int | None = None
+    document_id: int | None = None
+    user_id: int | None = None
+    proposer: str | None = None  # a proposer label, or a prefix of the edit's source ("harper", "lingotweaker:X")
+    since: datetime | None = None
+    until: datetime | None = None
+    simulated: bool | None = None  # None: both
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+def _proposer_label(spec: ProposerSpec | None) -> str:
+    if spec is None:
+        return ""
+    if spec.name:
+        return spec.name
+    from core.proposers.registry import spec_from_row, spec_label
+
+    return spec_label(spec_from_row(spec))
+
+
+def load_records(session: Session, filters: Filters = Filters()) -> list[EditRecord]:
+    """Every proposed edit matching the filters, with the thread owner's final decision."""
+    from core.rounds import replay  # local: rounds pulls in the proposers
+
+    query = (
+        select(EditRow, Round, Thread, Document, User.name, User.simulated)
+        .join(Round, Round.id == EditRow.round_id)
+        .join(Thread, Thread.id == Round.thread_id)
+        .join(Document, Document.id == Thread.document_id)
+        .join(User, User.id == Thread.user_id)
+        .order_by(Round.created_at, Round.id, EditRow.position)
+    )
+    if filters.project_id is not None:
+        query = query.where(Document.project_id == filters.project_id)
+    if filters.document_id is not None:
+        query = query.where(Document.id == filters.document_id)
+    if filters.user_id is not None:
+        query = query.where(Thread.user_id == filters.user_id)
+    if filters.since is not None:
+        query = query.where(Round.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Round.created_at < filters.until)
+    if filters.simulated is not None:
+        query = query.where(Thread.simulated == filters.simulated)
+    rows = session.exec(query).all()
+    if not rows:
+        return []
+    specs = {s.id: s for s in session.exec(select(ProposerSpec)).all()}
+    edit_ids = [r[0].id for r in rows]
+    decisions: dict[tuple[int, int], list[Decision]] = defaultdict(list)
+    for chunk in range(0, len(edit_ids), 5000):
+        dq = (
+            select(Decision)
+            .where(Decision.edit_id.in_(edit_ids[chunk : chunk + 5000]))
+            .order_by(Decision.created_at, Decision.id)
+        )
+        for d in session.exec(dq).all():
+            decisions[(d.edit_id, d.user_id)].append(d)
+    out = []
+    for edit, rnd, thread, doc, user_name, simulated in rows:
+        ds = decisions.get((edit.id, thread.user_id), [])
+        status, _ = replay(ds)
+        last = ds[-1] if ds and status != PENDING else None
+        out.append(
+            EditRecord(
+                edit_id=edit.id,
+                round_id=rnd.id,
+                depth=rnd.depth,
+                thread_id=thread.id,
+                document_id=doc.id,
+                project_id=doc.project_id,
+                user_id=thread.user_id,
+                status=status,
+                source=edit.source,
+                intent=edit.intent,
+                proposer=_proposer_label(specs.get(rnd.spec_id)),
+                document=doc.title,
+                user=user_name,
+                simulated=bool(simulated or thread.simulated),
+                predicted_accept=edit.predicted_accept,
+                hidden_reason=edit.hidden_reason,
+                proposed_at=rnd.created_at,
+                decided_at=last.created_at if last else None,
+                time_taken_ms=last.time_taken_ms if last else None,
+            )
+        )
+    if filters.proposer:
+        out = filter_records(out, Filters(proposer=filters.proposer))
+    return out
+
+
+def filter_records(records: Iterable[EditRecord], filters: Filters) -> list[EditRecord]:
+    """The same filters as load_records, on records already loaded."""
+    f = filters
+
+    def keep(r: EditRecord) -> bool:
+        if f.project_id is not None and r.project_id != f.project_id:
+            return False
+        if f.document_id is not None and r.document_id != f.document_id:
+            return False
+        if f.user_id is not None and r.user_id != f.user_id:
+            return False
+        if f.simulated is not None and r.simulated != f.simulated:
+            return False
+        if f.since is not None and (r.proposed_at is None or r.proposed_at < f.since):
+            return False
+        if f.until is not None and (r.proposed_at is None or r.proposed_at >= f.until):
+            return False
+        if f.proposer:
+            p = f.proposer.casefold()
+            if r.proposer.casefold() != p and not (r.source or "").casefold().startswith(p):
+                return False
+        return True
+
+    return [r for r in records if keep(r)]
+
+
+# --- acceptance ------------------------------------------------------------------------------------
+
+
+def group_key(by: str) -> Callable[[EditRecord], object]:
+    """How records are grouped for `by` (one of GROUP_KEYS)."""
+    keys: dict[str, Callable[[EditRecord], object]] = {
+        "depth": lambda r: r.depth,
+        "intent": lambda r: r.intent or "(none)",
+        "source": lambda r: r.source or "(none)",
+        "rule": lambda r: r.source or "(none)",
+        "engine": lambda r: r.engine or "(none)",
+        "user": lambda r: r.user or str(r.user_id),
+        "proposer": lambda r: r.proposer or "(unknown)",
+        "document": lambda r: r.document or str(r.document_id),
+        "project": lambda r: r.project_id,
+        "round": lambda r: r.round_id,
+    }
+    if by not in keys:
+        raise ValueError(f"group by one of {', '.join(GROUP_KEYS)}, not {by!r}")
+    return keys[by]
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def tally(records: Iterable[EditRecord]) -> dict[str, object]:
+    """Counts and rates over records: proposed, shown, hidden, decided, accepted, rewritten, rejected."""
+    proposed = shown = hidden = accepted = modified = rejected = 0
+    for r in records:
+        proposed += 1
+        if r.hidden:
+            hidden += 1
+            continue
+        shown += 1
+        if r.status == "accept":
+            accepted += 1
+        elif r.status == "modify":
+            modified += 1
+        elif r.status == "reject":
+            rejected += 1
+    decided = accepted + modified + rejected
+    return {
+        "proposed": proposed,
+        "shown": shown,
+        "hidden": hidden,
+        "decided": decided,
+        "accepted": accepted,
+        "modified": modified,
+        "rejected": rejected,
+        "pending": shown - decided,
+        "acceptance": _rate(accepted + modified, decided),
+        "acceptance_of_shown": _rate(accepted + modified, shown),
+    }
+
+
+def acceptance_by(records: Iterable[EditRecord], by: str) -> list[dict[str, object]]:
+    """One row per group (sorted by group), with `tally`'s counts and the acceptance rate."""
+    key = group_key(by)
+    groups: dict[object, list[EditRecord]] = defaultdict(list)
+    for r in records:
+        groups[key(r)].append(r)
+    return [{by: g, **tally(rs)} for g, rs in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0]))]
+
+
+def edits_per_round(records: Iterable[EditRecord]) -> list[dict[str, object]]:
+    """Per round: thread, depth, proposed, shown, hidden, decided, accepted."""
+    groups: dict[int, list[EditRecord]] = defaultdict(list)
+    for r in records:
+        groups[r.round_id].append(r)
+    out = []
+    for round_id, rs in sorted(groups.items()):
+        t = tally(rs)
+        out.append(
+            {
+                "round": round_id,
+                "thread": rs[0].thread_id,
+                "document": rs[0].document,
+                "depth": rs[0].depth,
+                "proposed_at": rs[0].proposed_at,
+                **{k: t[k] for k in ("proposed", "shown", "hidden", "decided", "accepted", "modified", "rejected")},
+            }
+        )
+    return out
+
+
+def per_depth_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
+    """Mean edits proposed and shown per round at each depth (R3's view of a run)."""
+    rows = edits_per_round(records)
+    by_depth: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_depth[row["depth"]].append(row)  # type: ignore[index]
+    return [
+        {
+            "depth": d,
+            "rounds": len(rs),
+            "proposed_per_round": mean(r["proposed"] for r in rs),
+            "shown_per_round": mean(r["shown"] for r in rs),
+            "accepted_per_round": mean(r["accepted"] + r["modified"] for r in rs),
+        }
+        for d, rs in sorted(by_depth.items())
+    ]
+
+
+def decision_times(records: Iterable[EditRecord], by: str | None = None) -> list[dict[str, object]]:
+    """Seconds taken per decision (those with a recorded time): count, median, mean, 90th percentile."""
+    key = group_key(by) if by else (lambda r: "all")
+    groups: dict[object, list[float]] = defaultdict(list)
+    for r in records:
+        if r.decided and r.time_taken_ms is not None:
+            groups[key(r)].append(r.time_taken_ms / 1000)
+    out = []
+    for g, xs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        xs.sort()
+        out.append(
+            {
+                by or "group": g,
+                "decisions": len(xs),
+                "median_s": median(xs),
+                "mean_s": mean(xs),
+                "p90_s": xs[min(len(xs) - 1, int(0.9 * len(xs)))],
+            }
+        )
+    return out
+
+
+def hidden_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
+    """Hidden edits per reason group and value (muted rule X, below threshold, ...), with how many the
+    person chose to look at and decide anyway, and how many of those they accepted."""
+    from core.feedback import hidden_group
+
+    groups: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {"hidden": 0, "shown_anyway": 0, "accepted_anyway": 0}
+    )
+    for r in records:
+        if r.hidden_reason is None:
+            continue
+        label = hidden_group(r.hidden_reason)
+        value = r.hidden_reason.split(": ", 1)[1] if ": " in r.hidden_reason and "muted" in label else ""
+        g = groups[(label, value)]
+        if r.decided:
+            g["shown_anyway"] += 1
+            g["accepted_anyway"] += int(r.accepted)
+        else:
+            g["hidden"] += 1
+    return [{"reason": k[0], "value": k[1], **v} for k, v in sorted(groups.items(), key=lambda kv: -kv[1]["hidden"])]
+
+
+# --- the preference model ---------------------------------------------------------------------------
+
+
+def preference_quality(records: Iterable[EditRecord], bins: int = 10) -> dict[str, object]:
+    """How well stored predictions (made before each decision, so held out) matched the decisions:
+    accuracy at 0.5, Brier score, expected calibration error, and the calibration curve.
+    Hidden edits nobody decided are not counted (their outcome is unknown)."""
+    from core.preference import calibration_bins
+
+    pairs = [(r.predicted_accept, r.accepted) for r in records if r.predicted_accept is not None and r.decided]
+    if not pairs:
+        return {"n": 0, "calibration": []}
+    p = [x for x, _ in pairs]
+    y = [bool(a) for _, a in pairs]
+    curve = calibration_bins(p, y, bins)
+    n = len(pairs)
+    base = sum(y) / n
+    return {
+        "n": n,
+        "accuracy": sum((pi >= 0.5) == yi for pi, yi in zip(p, y, strict=True)) / n,
+        "majority_accuracy": max(base, 1 - base),
+        "base_rate": base,
+        "brier": sum((pi - yi) ** 2 for pi, yi in zip(p, y, strict=True)) / n,
+        "ece": sum(b["count"] * abs(b["predicted"] - b["observed"]) for b in curve) / n,
+        "calibration": curve,
+    }
+
+
+# --- simulated runs: distance to the reference ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundText:
+    document_id: int
+    depth: int  # 0: the text before the first round
+    text: str
+
+
+def distance_by_round(texts: Sequence[RoundText], references: dict[int, str]) -> list[dict[str, object]]:
+    """Mean token edit distance to the reference after each depth (a thread that stopped earlier
+    keeps its last text), and its share of the starting distance."""
+    from core.simulate import token_distance, words
+
+    by_doc: dict[int, dict[int, str]] = defaultdict(dict)
+    for t in texts:
+        if t.document_id in references:
+            by_doc[t.document_id][t.depth] = t.text
+    if not by_doc:
+        return []
+    max_depth = max(max(d) for d in by_doc.values())
+    ref_words = {doc: words(references[doc]) for doc in by_doc}
+    out = []
+    start_total = 0
+    for depth in range(max_depth + 1):
+        dists = []
+        for doc, steps in by_doc.items():
+            known = [d for d in steps if d <= depth]
+            if not known:
+                continue
+            dists.append(token_distance(words(steps[max(known)]), ref_words[doc]))
+        total = sum(dists)
+        if depth == 0:
+            start_total = total
+        out.append(
+            {
+                "depth": depth,
+                "documents": len(dists),
+                "mean_distance": total / len(dists) if dists else None,
+                "share_of_start": total / start_total if start_total else None,
+            }
+        )
+    return out
+
+
+def load_round_texts(session: Session, project_id: int) -> tuple[list[RoundText], dict[int, str]]:
+    """Texts by depth of the project's threads, and the simulation references stored with the project."""
+    project = session.get(Project, project_id)
+    refs_raw = ((project.settings or {}).get("simulation") or {}).get("references") or {} if project else {}
+    references = {int(k): v for k, v in refs_raw.items()}
+    query = (
+        select(Round.depth, Thread.document_id, Round.base_version_id, Round.result_version_id)
+        .join(Thread, Thread.id == Round.thread_id)
+        .join(Document, Document.id == Thread.document_id)
+        .where(Document.project_id == project_id)
+    )
+    rows = session.exec(query).all()
+    version_ids = {v for r in rows for v in (r[2], r[3]) if v is not None}
+    texts_by_id = (
+        dict(session.exec(select(Version.id, Version.text).where(Version.id.in_(version_ids))).all())
+        if version_ids
+        else {}
+    )
+    out = []
+    for depth, doc_id, base_id, result_id in rows:
+        if depth == 1 and base_id in texts_by_id:
+            out.append(RoundText(doc_id, 0, texts_by_id[base_id]))
+        if result_id in texts_by_id:
+            out.append(RoundText(doc_id, depth, texts_by_id[result_id]))
+    return out, references
+
+
+# --- helpers for tables and downloads ---------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """A named table (list of rows) ready to print, chart or download."""
+
+    name: str
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+    def as_csv(self) -> str:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        if self.rows:
+            fieldnames = list(dict.fromkeys(k for row in self.rows for k in row))
+            writer = csv.DictWriter(buf, fieldnames=fieldnames)
+            writer.writeheader()
+            for row in self.rows:
+                writer.writerow({k: _cell(v) for k, v in row.items()})
+        return buf.getvalue()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def records_as_rows(records: Iterable[EditRecord]) -> list[dict[str, object]]:
+    return [asdict(r) for r in records]

@@ -1,0 +1,259 @@
+"""Analytics: acceptance by depth, intent, rule and person; rounds; decision times; hidden edits; the
+preference model's accuracy and calibration; distance to the reference for simulated runs.
+
+Every figure comes from `core.analytics` (the same functions as `python -m core stats`), and every
+chart's data can be downloaded as CSV."""
+
+from datetime import UTC, datetime, time
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+from sqlmodel import select
+
+from core import analytics
+from core.db import session_scope
+from core.models import Document, Project, User
+from ui.state import engine, show_flashes
+
+TOP_RULES = 25
+
+st.title("Analytics")
+show_flashes()
+eng = engine()
+
+with session_scope(eng) as s:
+    projects = {p.id: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+    people = {
+        u.id: f"{u.name}{' (simulated)' if u.simulated else ''}" for u in s.exec(select(User).order_by(User.name)).all()
+    }
+
+# --- filters -------------------------------------------------------------------------------------
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        project_id = st.selectbox(
+            "Project",
+            [None, *projects],
+            format_func=lambda i: "All projects" if i is None else projects[i],
+            key="an_project",
+        )
+        with session_scope(eng) as s:
+            q = select(Document.id, Document.title).order_by(Document.id)
+            if project_id is not None:
+                q = q.where(Document.project_id == project_id)
+            docs = dict(s.exec(q).all())
+        document_id = st.selectbox(
+            "Document",
+            [None, *docs],
+            format_func=lambda i: "All documents" if i is None else f"#{i} {docs[i]}",
+            key="an_document",
+        )
+    with c2:
+        user_id = st.selectbox(
+            "Person", [None, *people], format_func=lambda i: "Everyone" if i is None else people[i], key="an_user"
+        )
+        sessions = st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="an_sessions")
+    with c3:
+        use_dates = st.checkbox("Only a date range", key="an_use_dates")
+        since = until = None
+        if use_dates:
+            d0, d1 = st.columns(2)
+            start = d0.date_input("From", key="an_since")
+            end = d1.date_input("To", key="an_until")
+            since = datetime.combine(start, time.min, tzinfo=UTC)
+            until = datetime.combine(end, time.max, tzinfo=UTC)
+
+filters = analytics.Filters(
+    project_id=project_id,
+    document_id=document_id,
+    user_id=user_id,
+    since=since,
+    until=until,
+    simulated={"all": None, "people only": False, "simulated only": True}[sessions],
+)
+with session_scope(eng) as s:
+    records = analytics.load_records(s, filters)
+
+proposers = sorted({r.proposer for r in records if r.proposer})
+with c2:
+    proposer = st.selectbox(
+        "Proposer", [None, *proposers], format_func=lambda p: p or "All proposers", key="an_proposer"
+    )
+if proposer:
+    records = analytics.filter_records(records, analytics.Filters(proposer=proposer))
+
+if not records:
+    st.info("No proposed edits match these filters yet. Revise a document, or run `python -m core simulate`.")
+    st.stop()
+
+total = analytics.tally(records)
+m = st.columns(5)
+m[0].metric("Edits proposed", f"{total['proposed']:,}")
+m[1].metric("Shown", f"{total['shown']:,}")
+m[2].metric("Hidden", f"{total['hidden']:,}")
+m[3].metric("Decided", f"{total['decided']:,}")
+m[4].metric("Acceptance", "–" if total["acceptance"] is None else f"{total['acceptance']:.0%}")
+
+
+def download(rows: list[dict], name: str) -> None:
+    st.download_button(
+        "Download data (CSV)",
+        analytics.Report(name, rows).as_csv(),
+        file_name=f"redraft-{name}.csv",
+        mime="text/csv",
+        key=f"an_dl_{name}",
+        icon=":material/download:",
+    )
+
+
+def acceptance_chart(by: str, title: str, *, horizontal: bool = False, top: int | None = None) -> None:
+    rows = analytics.acceptance_by(records, by)
+    if top is not None:
+        rows = sorted(rows, key=lambda r: -int(r["proposed"]))[:top]
+    df = pd.DataFrame(rows)
+    df["label"] = df[by].astype(str)
+    df["acceptance %"] = (df["acceptance"].astype(float) * 100).round(1)
+    if horizontal:
+        fig = px.bar(
+            df.iloc[::-1], x="acceptance %", y="label", orientation="h", hover_data=["proposed", "shown", "decided"]
+        )
+        fig.update_layout(height=max(300, 22 * len(df)))
+    else:
+        fig = px.bar(df, x="label", y="acceptance %", hover_data=["proposed", "shown", "decided"])
+    fig.update_layout(title=title, xaxis_title=None, yaxis_title=None, margin=dict(t=40, b=10))
+    st.plotly_chart(fig, use_container_width=True, key=f"an_chart_{by}")
+    download(rows, f"acceptance-by-{by}")
+
+
+tab_acc, tab_rounds, tab_hidden, tab_pref, tab_sim = st.tabs(
+    ["Acceptance", "Rounds and time", "Hidden and muted", "Preference model", "Simulated runs"]
+)
+
+with tab_acc:
+    a, b = st.columns(2)
+    with a:
+        acceptance_chart("depth", "Acceptance by revision depth")
+    with b:
+        acceptance_chart("intent", "Acceptance by intent")
+    acceptance_chart(
+        "source", f"Acceptance by rule or model (top {TOP_RULES} by edits proposed)", horizontal=True, top=TOP_RULES
+    )
+    a, b = st.columns(2)
+    with a:
+        acceptance_chart("user", "Acceptance by person")
+    with b:
+        acceptance_chart("proposer", "Acceptance by proposer")
+
+with tab_rounds:
+    per_depth = analytics.per_depth_summary(records)
+    df = pd.DataFrame(per_depth)
+    fig = go.Figure()
+    fig.add_bar(x=df["depth"], y=df["shown_per_round"], name="shown")
+    fig.add_bar(x=df["depth"], y=df["proposed_per_round"] - df["shown_per_round"], name="hidden")
+    fig.add_scatter(x=df["depth"], y=df["accepted_per_round"], name="accepted", mode="lines+markers")
+    fig.update_layout(barmode="stack", title="Edits per round, by depth (mean)", xaxis_title="depth", margin=dict(t=40))
+    st.plotly_chart(fig, use_container_width=True, key="an_chart_rounds")
+    download(per_depth, "edits-per-depth")
+    with st.expander("Every round"):
+        rounds_rows = analytics.edits_per_round(records)
+        st.dataframe(pd.DataFrame(rounds_rows), hide_index=True)
+        download(rounds_rows, "edits-per-round")
+    times = analytics.decision_times(records, "intent")
+    st.subheader("Time to decide")
+    if times:
+        timed = [r.time_taken_ms / 1000 for r in records if r.decided and r.time_taken_ms is not None]
+        fig = px.histogram(x=timed, nbins=40, labels={"x": "seconds per decision"}, title="Seconds per decision")
+        st.plotly_chart(fig, use_container_width=True, key="an_chart_time")
+        st.dataframe(pd.DataFrame(times), hide_index=True)
+        download(times, "decision-times")
+    else:
+        st.caption("No decision times recorded (simulated runs and imported logs have none).")
+
+with tab_hidden:
+    hidden = analytics.hidden_summary(records)
+    if not hidden:
+        st.info("Nothing was hidden: no muted rules or intents, and no edits below a person's threshold.")
+    else:
+        df = pd.DataFrame(hidden)
+        df["what"] = df["reason"] + df["value"].map(lambda v: f": {v}" if v else "")
+        fig = px.bar(
+            df.iloc[::-1],
+            x="hidden",
+            y="what",
+            orientation="h",
+            hover_data=["shown_anyway", "accepted_anyway"],
+            title="Hidden edits by reason",
+        )
+        fig.update_layout(height=max(300, 24 * len(df)), yaxis_title=None, margin=dict(t=40))
+        st.plotly_chart(fig, use_container_width=True, key="an_chart_hidden")
+        st.caption("Shown anyway: hidden edits a person chose to look at and decided. Unmute on the Learning page.")
+        download(hidden, "hidden")
+
+with tab_pref:
+    q = analytics.preference_quality(records)
+    if not q["n"]:
+        st.info("No predictions yet: the preference model predicts once enough edits have been decided in a project.")
+    else:
+        c = st.columns(4)
+        c[0].metric("Predictions with a decision", f"{q['n']:,}")
+        c[1].metric(
+            "Accuracy", f"{q['accuracy']:.0%}", help=f"Always guessing the majority: {q['majority_accuracy']:.0%}"
+        )
+        c[2].metric(
+            "Brier score", f"{q['brier']:.3f}", help="Mean squared error of the predicted acceptance (lower is better)"
+        )
+        c[3].metric("Calibration error", f"{q['ece']:.3f}", help="Expected calibration error over 10 bins")
+        st.caption(
+            "Each prediction was made when its edit was proposed, before the person decided: these are held-out "
+            "figures. Hidden edits nobody looked at are not counted."
+        )
+        cal = pd.DataFrame(q["calibration"])
+        fig = go.Figure()
+        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(dash="dot", color="gray"))
+        fig.add_scatter(
+            x=cal["predicted"],
+            y=cal["observed"],
+            mode="lines+markers",
+            name="model",
+            text=cal["count"],
+            hovertemplate="predicted %{x:.2f}<br>accepted %{y:.2f}<br>%{text} edits",
+        )
+        fig.update_layout(
+            title="Calibration: predicted vs actual acceptance",
+            xaxis_title="predicted",
+            yaxis_title="accepted",
+            xaxis_range=[0, 1],
+            yaxis_range=[0, 1],
+            margin=dict(t=40),
+        )
+        st.plotly_chart(fig, use_container_width=True, key="an_chart_calibration")
+        download(q["calibration"], "calibration")
+
+with tab_sim:
+    sim_projects = sorted({r.project_id for r in records if r.simulated})
+    rows = []
+    with session_scope(eng) as s:
+        for pid in sim_projects:
+            texts, refs = analytics.load_round_texts(s, pid)
+            for row in analytics.distance_by_round(texts, refs):
+                rows.append({"project": projects.get(pid, str(pid)), **row})
+    if not rows:
+        st.info(
+            "No simulated runs with references here. Try `python -m core simulate --corpus conll14 --documents 10`."
+        )
+    else:
+        df = pd.DataFrame(rows)
+        fig = px.line(
+            df,
+            x="depth",
+            y="mean_distance",
+            color="project",
+            markers=True,
+            title="Token edit distance to the reference, by depth (mean per document)",
+        )
+        fig.update_layout(legend=dict(orientation="h", y=-0.3), margin=dict(t=40))
+        st.plotly_chart(fig, use_container_width=True, key="an_chart_distance")
+        download(rows, "distance-to-reference")

@@ -1,0 +1,201 @@
+"""Learning: what Redraft learned from your decisions, and how to undo it.
+
+Your muted rules and intents (unmute any), the project's mutes (admins change them), your
+preference threshold and automatic-muting setting, learning on/off, and how well the preference
+model predicts you."""
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import select
+
+from core import analytics, muting, preference
+from core.db import session_scope
+from core.errors import RedraftError
+from core.feedback import hidden_value
+from core.models import Project, User
+from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
+
+st.title("Learning")
+show_flashes()
+eng = engine()
+user_id = current_user_id()
+
+with session_scope(eng) as s:
+    me = s.get(User, user_id)
+    is_admin = me is not None and me.role == "admin"
+    projects = {p.id: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+default_project = current_project_id()
+project_id = st.selectbox(
+    "Project",
+    list(projects),
+    index=list(projects).index(default_project) if default_project in projects else 0,
+    format_func=projects.get,
+    key="le_project",
+)
+
+with session_scope(eng) as s:
+    profile = preference.get_profile(s, project_id, user_id)
+    mutes = muting.list_mutes(s, project_id, user_id)
+    records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=user_id))
+    project_records = analytics.load_records(s, analytics.Filters(project_id=project_id))
+    learning, threshold, mute_after = profile.learning, profile.threshold, profile.auto_mute_after
+    meta, fitted_at = dict(profile.meta or {}), profile.fitted_at
+
+
+def act(label: str, fn, *args, **kwargs) -> None:  # noqa: ANN001 - any core function
+    try:
+        with session_scope(eng) as s:
+            fn(s, *args, **kwargs)
+        flash(label)
+        st.rerun()
+    except RedraftError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+with st.container(border=True):
+    st.subheader("Your settings")
+    with st.form("le_settings", border=False):
+        new_learning = st.toggle(
+            "Learn from my decisions",
+            value=learning,
+            help="Off: rejected edits may come back, nothing is muted automatically and nothing is hidden by "
+            "prediction (mutes you made by hand still apply).",
+            key="le_learning",
+        )
+        new_threshold = st.slider(
+            "Hide edits I am unlikely to accept (predicted acceptance below)",
+            min_value=0.0,
+            max_value=0.5,
+            value=float(threshold),
+            step=0.01,
+            format="%.2f",
+            help="0 hides nothing by prediction. Hidden edits are kept: the review counts them and can show them.",
+            key="le_threshold",
+        )
+        new_mute_after = st.number_input(
+            "Mute a rule after this many rejections, none accepted (an intent: three times as many; 0: never)",
+            min_value=0,
+            max_value=50,
+            value=int(mute_after),
+            step=1,
+            key="le_mute_after",
+        )
+        new_embeddings = st.checkbox(
+            "Use sentence embeddings in the model (MiniLM; slower)",
+            value=bool(meta.get("embeddings")),
+            key="le_embeddings",
+        )
+        if st.form_submit_button("Save", type="primary"):
+            act(
+                "Settings saved.",
+                preference.update_profile,
+                project_id,
+                user_id,
+                learning=new_learning,
+                threshold=float(new_threshold),
+                auto_mute_after=int(new_mute_after),
+                embeddings=new_embeddings,
+            )
+
+# --- mutes ---------------------------------------------------------------------------------------
+
+mine = [m for m in mutes if m.user_id is not None]
+project_wide = [m for m in mutes if m.user_id is None]
+hidden_by_value: dict[str, int] = {}
+for r in records:
+    if r.hidden and r.hidden_reason:
+        value = hidden_value(r.hidden_reason)
+        if value:
+            hidden_by_value[value] = hidden_by_value.get(value, 0) + 1
+
+with st.container(border=True):
+    st.subheader("Muted for you")
+    if not mine:
+        st.caption("Nothing muted. A rule you keep rejecting is muted automatically; you can also mute one below.")
+    for m in mine:
+        c1, c2, c3 = st.columns([6, 2, 2])
+        c1.markdown(
+            f"**{m.kind}** `{m.value}`  \n{'automatically, after repeated rejections' if m.automatic else 'by you'}"
+        )
+        c2.caption(f"{hidden_by_value.get(m.value, 0)} edits hidden")
+        if c3.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
+            act(f"Unmuted {m.kind} {m.value}.", lambda s, mid=m.id: muting.unmute(s, mid, by_user_id=user_id))
+
+    seen_rules = sorted({r.source for r in project_records if r.source})
+    seen_intents = sorted({r.intent for r in project_records if r.intent})
+    # not a form: the choice of rule or intent changes the list to pick from
+    c1, c2, c3, c4 = st.columns([2, 5, 2, 1], vertical_alignment="bottom")
+    kind = c1.selectbox("Mute a", ["rule", "intent"], key="le_mute_kind")
+    options = seen_rules if kind == "rule" else seen_intents
+    value = c2.selectbox(
+        "Which", options, key=f"le_mute_value_{kind}", placeholder=f"no {kind}s seen in this project yet"
+    )
+    scope_all = c3.checkbox(
+        "For everyone",
+        disabled=not is_admin,
+        key="le_mute_all",
+        help="Admins can mute a rule or intent for the whole project.",
+    )
+    if c4.button("Mute", key="le_mute", disabled=not value):
+        act(
+            f"Muted {kind} {value}{' for the project' if scope_all else ''}.",
+            muting.mute,
+            project_id,
+            kind,
+            value,
+            user_id=None if scope_all else user_id,
+            by_user_id=user_id,
+        )
+
+with st.container(border=True):
+    st.subheader("Muted for the whole project")
+    if not project_wide:
+        st.caption("Nothing." + ("" if is_admin else " Only an admin can mute for everyone."))
+    for m in project_wide:
+        c1, c2 = st.columns([8, 2])
+        c1.markdown(f"**{m.kind}** `{m.value}`")
+        if is_admin and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
+            act(
+                f"Unmuted {m.kind} {m.value} for the project.",
+                lambda s, mid=m.id: muting.unmute(s, mid, by_user_id=user_id),
+            )
+
+# --- the model -----------------------------------------------------------------------------------
+
+with st.container(border=True):
+    st.subheader("How well Redraft predicts you")
+    if st.button("Refit now", key="le_refit", icon=":material/refresh:"):
+        act("Model refit.", preference.refit, project_id, user_id)
+    q = analytics.preference_quality(records)
+    hold = meta.get("holdout") or {}
+    c = st.columns(4)
+    c[0].metric("Your decisions", f"{meta.get('own_decisions', sum(1 for r in records if r.decided)):,}")
+    c[1].metric("Decisions in the project", f"{meta.get('decisions', 0):,}")
+    c[2].metric(
+        "Accuracy on your decisions",
+        f"{q['accuracy']:.0%}" if q["n"] else "–",
+        help="Predictions made before you decided each edit. "
+        + (f"Always guessing your usual answer: {q['majority_accuracy']:.0%}." if q["n"] else ""),
+    )
+    c[3].metric(
+        "Held-out accuracy at the last fit",
+        f"{hold['accuracy']:.0%}" if hold.get("n") else "–",
+        help="The model fitted without your latest decisions, scored on them.",
+    )
+    if meta.get("note"):
+        st.caption(meta["note"])
+    if fitted_at:
+        st.caption(f"Last fitted {fitted_at:%Y-%m-%d %H:%M} UTC. It is refitted when you start a round after deciding.")
+
+    st.markdown("**Your acceptance by rule** (rules you reject most are muted first)")
+    rows = analytics.acceptance_by(records, "source")
+    if rows:
+        df = pd.DataFrame(rows)[
+            ["source", "proposed", "shown", "hidden", "accepted", "modified", "rejected", "acceptance"]
+        ]
+        df = df.sort_values(["rejected", "proposed"], ascending=False)
+        st.dataframe(df, hide_index=True, column_config={"acceptance": st.column_config.NumberColumn(format="percent")})
+    else:
+        st.caption("No decisions in this project yet.")

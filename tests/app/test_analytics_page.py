@@ -1,0 +1,124 @@
+"""The Analytics and Learning pages in AppTest, on a real SQLite database holding simulated runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from core import analytics, db, documents, muting, preference, simulate
+from core.db import session_scope
+from core.models import Mute, Project
+from tests.conftest import REPO
+from tests.proposers_for_tests import ReplaceProposer
+
+RULES = {"Teh": "The", "teh": "the", "sunny": "bright"}
+TEXTS = [
+    ("Teh cat and teh dog sat. It is a sunny day.", "The cat and the dog sat. It is a sunny day."),
+    ("Teh end is near, teh sunny end.", "The end is near, the sunny end."),
+    ("A sunny teh morning.", "A sunny the morning."),
+]
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()  # the engine is a cached resource: start from this test's database
+    engine = db.open_database(url)
+    pairs = [simulate.Pair(f"doc {i}", *TEXTS[i % 3]) for i in range(12)]
+    # learning on (predictions appear once enough is decided) and off, in their own projects
+    simulate.run_simulation(
+        engine,
+        pairs,
+        simulate.SimulatedUser(),
+        proposer=ReplaceProposer(RULES),
+        project_name="sim on",
+        auto_mute_after=0,
+        threshold=0.0,
+    )
+    simulate.run_simulation(
+        engine,
+        pairs[:3],
+        simulate.SimulatedUser(),
+        proposer=ReplaceProposer(RULES),
+        project_name="sim off",
+        learning=False,
+    )
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
+    app.switch_page("pages/analytics.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Analytics"
+    with session_scope(db.open_database()) as s:
+        everything = analytics.tally(analytics.load_records(s))
+        sim_on = s.exec(select(Project).where(Project.name == "sim on")).one().id
+    assert _metric(app, "Edits proposed") == f"{everything['proposed']:,}"
+    assert _metric(app, "Decided") == f"{everything['decided']:,}"
+    charts = app.get("plotly_chart")
+    assert len(charts) >= 7  # depth, intent, rule, person, proposer, rounds, calibration, distance
+    downloads = app.get("download_button")
+    assert len(downloads) >= 7
+    # the preference model predicted the later documents of the learning run
+    assert int(_metric(app, "Predictions with a decision")) > 0
+    # filter to one project: the counts follow
+    app.selectbox(key="an_project").set_value(sim_on).run()
+    assert not app.exception
+    with session_scope(db.open_database()) as s:
+        only = analytics.tally(analytics.load_records(s, analytics.Filters(project_id=sim_on)))
+    assert _metric(app, "Edits proposed") == f"{only['proposed']:,}" != f"{everything['proposed']:,}"
+    app.radio(key="an_sessions").set_value("people only").run()
+    assert not app.exception
+    assert any("No proposed edits match" in i.value for i in app.info)
+
+
+def test_learning_page_unmute_settings_and_project_mutes(app: AppTest) -> None:
+    with session_scope(db.open_database()) as s:
+        me = documents.default_user(s).id
+        project_id = documents.default_project(s).id
+        mine = muting.mute(s, project_id, "rule", "lingotweaker:COMMA_COMPOUND_SENTENCE", user_id=me, automatic=True)
+        mine_id = mine.id
+    app.switch_page("pages/learning.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Learning"
+    assert any("COMMA_COMPOUND_SENTENCE" in m.value for m in app.markdown)
+    app.button(key=f"le_unmute_{mine_id}").click().run()
+    assert not app.exception
+    with session_scope(db.open_database()) as s:
+        assert not s.get(Mute, mine_id).active
+    # settings: a higher threshold, automatic muting after 5
+    app.slider(key="le_threshold").set_value(0.25)
+    app.number_input(key="le_mute_after").set_value(5)
+    app.button[[b.label for b in app.button].index("Save")].click().run()
+    assert not app.exception
+    with session_scope(db.open_database()) as s:
+        profile = preference.get_profile(s, project_id, me)
+        assert (profile.threshold, profile.auto_mute_after, profile.learning) == (0.25, 5, True)
+    # the local user is an admin: in the simulated project, mute an intent for everyone, then unmute it
+    with session_scope(db.open_database()) as s:
+        sim_on = s.exec(select(Project).where(Project.name == "sim on")).one().id
+    app.selectbox(key="le_project").set_value(sim_on).run()
+    app.selectbox(key="le_mute_kind").set_value("intent").run()
+    assert app.selectbox(key="le_mute_value_intent").options == ["fluency"]
+    app.checkbox(key="le_mute_all").check()
+    app.button(key="le_mute").click().run()
+    assert not app.exception
+    with session_scope(db.open_database()) as s:
+        (row,) = muting.list_mutes(s, sim_on, None)
+        assert (row.kind, row.value, row.user_id, row.active) == ("intent", "fluency", None, True)
+    app.button(key=f"le_unmute_{row.id}").click().run()
+    assert not app.exception
+    with session_scope(db.open_database()) as s:
+        assert muting.list_mutes(s, sim_on, None) == []
