@@ -19,13 +19,13 @@ else:
 current_user_id()
 
 PAGES = [
-    st.Page("pages/documents.py", title="Documents", icon=":material/description:", default=True),
-    st.Page("pages/revise.py", title="Revise", icon=":material/rate_review:"),
-    st.Page("pages/history.py", title="History", icon=":material/history:"),
-    st.Page("pages/export.py", title="Export", icon=":material/download:"),
-    st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
-    st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
-    st.Page("pages/learning.py", title="Learning", icon=":material/school:"),
+    st.Page("app_pages/documents.py", title="Documents", icon=":material/description:", default=True),
+    st.Page("app_pages/revise.py", title="Revise", icon=":material/rate_review:"),
+    st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+    st.Page("app_pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("app_pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
+    st.Page("app_pages/learning.py", title="Learning", icon=":material/school:"),
 ]
 
 st.navigation(PAGES).run()

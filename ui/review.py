@@ -25,6 +25,7 @@ from core import rounds
 from core.db import session_scope
 from core.edits import Edit
 from core.errors import RedraftError
+from core.feedback import most_likely_first
 from core.models import ACTIONS
 from core.rounds import PENDING, RoundView
 
@@ -74,8 +75,11 @@ def review_payload(
     scope: str,
     results: Mapping[str, str | None] | None = None,
     locked: str | None = None,
+    likely_first: bool = False,
 ) -> dict[str, Any]:
-    """The component's data for a round: text gaps, edits in document order, this person's state."""
+    """The component's data for a round: text gaps, edits in document order, this person's state.
+
+    With `likely_first`, next/previous visit edits by predicted acceptance, highest first."""
     states = sorted(view.edits + view.hidden, key=lambda s: (s.row.start, s.row.end, s.row.position, s.row.id))
     kept, spans, cursor, skipped = [], [], 0, 0
     for s in states:
@@ -120,6 +124,9 @@ def review_payload(
         "results": dict(results or {}),
         "locked": locked,
         "skipped": skipped,
+        "order": most_likely_first(list(range(len(kept))), [s.row.predicted_accept for s in kept])
+        if likely_first
+        else None,
     }
 
 
@@ -267,7 +274,7 @@ def mount(data: dict[str, Any], *, key: str) -> None:
     _COMPONENT(key=key, data=data, on_outbox_change=_noop)
 
 
-def show_round(engine: Engine, round_id: int, user_id: int) -> RoundView:
+def show_round(engine: Engine, round_id: int, user_id: int, *, likely_first: bool = False) -> RoundView:
     """Store queued decisions, then show the round as this person sees it now."""
     results = sync_decisions(engine, round_id, user_id)
     with session_scope(engine) as s:
@@ -276,7 +283,9 @@ def show_round(engine: Engine, round_id: int, user_id: int) -> RoundView:
     if view.round.status != "reviewing":
         locked = f"Round {view.round.depth} is {view.round.status}: its edits can no longer be decided."
     mount(
-        review_payload(view, scope=review_scope(round_id, user_id), results=results, locked=locked),
+        review_payload(
+            view, scope=review_scope(round_id, user_id), results=results, locked=locked, likely_first=likely_first
+        ),
         key=review_key(round_id),
     )
     return view

@@ -59,7 +59,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
-    app.switch_page("pages/analytics.py").run()
+    app.switch_page("app_pages/analytics.py").run()
     assert not app.exception
     assert app.title[0].value == "Analytics"
     with session_scope(db.open_database()) as s:
@@ -90,7 +90,7 @@ def test_learning_page_unmute_settings_and_project_mutes(app: AppTest) -> None:
         project_id = documents.default_project(s).id
         mine = muting.mute(s, project_id, "rule", "lingotweaker:COMMA_COMPOUND_SENTENCE", user_id=me, automatic=True)
         mine_id = mine.id
-    app.switch_page("pages/learning.py").run()
+    app.switch_page("app_pages/learning.py").run()
     assert not app.exception
     assert app.title[0].value == "Learning"
     assert any("COMMA_COMPOUND_SENTENCE" in m.value for m in app.markdown)

@@ -35,7 +35,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
-    app.switch_page("pages/export.py").run()
+    app.switch_page("app_pages/export.py").run()
     assert not app.exception
     assert app.title[0].value == "Export"
     assert (_metric(app, "Decisions"), _metric(app, "Documents"), _metric(app, "People")) == ("48", "3", "1")
@@ -48,7 +48,7 @@ def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
 
 
 def test_export_page_prepares_downloads(app: AppTest) -> None:
-    app.switch_page("pages/export.py").run()
+    app.switch_page("app_pages/export.py").run()
     app.radio(key="ex_fmt").set_value("csv").run()
     app.button(key="ex_prepare").click().run()
     assert not app.exception
@@ -67,7 +67,7 @@ def test_export_page_r3_files(app: AppTest) -> None:
     import json
     import zipfile
 
-    app.switch_page("pages/export.py").run()
+    app.switch_page("app_pages/export.py").run()
     app.button(key="ex_r3_prepare").click().run()
     assert not app.exception
     names = zipfile.ZipFile(io.BytesIO(app.session_state["ex_r3"])).namelist()
@@ -77,7 +77,7 @@ def test_export_page_r3_files(app: AppTest) -> None:
 
 
 def test_models_page_shows_lineage_and_offers_a_fine_tune(app: AppTest, tmp_path: Path) -> None:
-    app.switch_page("pages/models.py").run()
+    app.switch_page("app_pages/models.py").run()
     assert not app.exception
     assert app.title[0].value == "Models"
     assert any("transformers proposer" in i.value for i in app.info)  # only the imported R3 spec so far

@@ -27,7 +27,7 @@ def app(tmp_path, monkeypatch):
     ui.state.engine.clear()
     engine = db.open_database(url)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
-    at.switch_page("pages/history.py")
+    at.switch_page("app_pages/history.py")
     yield at, engine
     ui.state.engine.clear()
     db.dispose_engines()

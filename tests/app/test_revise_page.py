@@ -32,7 +32,7 @@ def app(tmp_path, monkeypatch):
     ui.state.engine.clear()  # st.cache_resource outlives an AppTest: never reuse another test's database
     engine = db.open_database(url)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
-    at.switch_page("pages/revise.py")
+    at.switch_page("app_pages/revise.py")
     yield at, engine
     ui.state.engine.clear()
     db.dispose_engines()
@@ -196,7 +196,7 @@ def test_propose_runs_in_the_background_then_shows_the_round(app):
         assert rnd.status == "reviewing" and rnd.feedback == "keep it formal"
     # a new session (a reload) resumes with the same settings
     fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
-    fresh.switch_page("pages/revise.py")
+    fresh.switch_page("app_pages/revise.py")
     fresh.run()
     assert fresh.text_area(key="rv_feedback").value == "keep it formal"
     assert fresh.number_input(key="rv_depth").value == 3
@@ -285,3 +285,40 @@ def test_progress_and_cancel_while_proposing(app):
     with session_scope(engine) as s:
         assert rounds.current_round(s, thread_id).status == "cancelled"
     assert at.button(key="propose").label == "Propose"  # and one can propose again
+
+
+def test_hidden_edits_are_counted_and_their_mute_can_be_lifted(app):
+    from core import muting
+
+    at, engine = app
+    with session_scope(engine) as s:
+        project_id = documents.default_project(s).id
+        user_id = documents.default_user(s).id
+        muting.mute(s, project_id, "rule", "test:teh", user_id=user_id, by_user_id=user_id)
+    _, round_id, _ = seeded(engine)
+    at.run()
+    assert not at.exception
+    data = component_data(at)
+    hidden = [e for e in data["edits"] if e["h"]]
+    assert len(hidden) == 2 and all("test:teh" in e["h"] for e in hidden)
+    assert any("2 hidden from muted rules" in c.value for c in at.caption)
+    at.button(key=[b.key for b in at.button if b.key and b.key.startswith("unmute_")][0]).click().run()
+    with session_scope(engine) as s:
+        assert muting.list_mutes(s, project_id, user_id) == []
+
+
+def test_most_likely_first_sets_the_navigation_order(app):
+    at, engine = app
+    _, round_id, _ = seeded(engine)
+    with session_scope(engine) as s:
+        from core.models import Edit as EditRow
+
+        rows = s.exec(select(EditRow).where(EditRow.round_id == round_id).order_by(EditRow.position)).all()
+        for n, row in enumerate(rows):
+            row.predicted_accept = n / 10  # the last edit is the most likely
+            s.add(row)
+    at.run()
+    assert component_data(at)["order"] is None
+    at.toggle(key="rv_likely_first").set_value(True).run()
+    order = component_data(at)["order"]
+    assert order == list(range(len(order)))[::-1]

@@ -24,3 +24,15 @@ def test_create_document_by_paste_is_listed_and_stored(page, app_server):
         assert doc.title == "Browser <script>alert(1)</script> doc"
         assert version.text == "This are a sentence with a error.\nSecond line."
     engine.dispose()
+
+
+def test_a_deep_link_on_a_fresh_server_runs_through_the_app(browser, app_server):
+    # A page folder named pages/ made Streamlit serve /revise without app.py on a fresh server.
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(app_server.url + "/revise")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Revise")).to_be_visible()
+    expect(page.get_by_text("Working as")).to_be_visible()  # the sidebar app.py draws
+    expect(page.get_by_role("link", name="Analytics")).to_be_visible()
+    context.close()

@@ -67,6 +67,8 @@ class Review {
     this.sig = null
     this.scope = null
     this.edits = []
+    this.order = []
+    this.orderPos = []
     this.spans = []
     this.stacks = []
     this.failed = new Map()
@@ -236,6 +238,12 @@ class Review {
     this.altsFor = null
     this.scope = String(data.scope || "")
     this.edits = Array.isArray(data.edits) ? data.edits : []
+    // Navigation order: document order, or the server's (e.g. most likely to be accepted first).
+    const n = this.edits.length
+    const given = Array.isArray(data.order) && data.order.length === n ? data.order : null
+    this.order = given || this.edits.map((_, i) => i)
+    this.orderPos = new Array(n)
+    this.order.forEach((i, p) => { this.orderPos[i] = p })
     const segs = Array.isArray(data.segs) ? data.segs : [""]
     this.failed.clear()
     this.history = []
@@ -642,12 +650,16 @@ class Review {
   // --- focus and navigation -----------------------------------------------------------------------
 
   nextIndex(from, dir, preferPending) {
-    const n = this.edits.length
+    const n = this.order.length
     if (!n) return -1
+    const start = from < 0 ? (dir > 0 ? -1 : n) : this.orderPos[from]
     if (preferPending) {
-      for (let i = from + dir; i >= 0 && i < n; i += dir) if (!this.isHiddenNow(i) && this.status(i) === "pending") return i
+      for (let p = start + dir; p >= 0 && p < n; p += dir) {
+        const i = this.order[p]
+        if (!this.isHiddenNow(i) && this.status(i) === "pending") return i
+      }
     }
-    for (let i = from + dir; i >= 0 && i < n; i += dir) if (!this.isHiddenNow(i)) return i
+    for (let p = start + dir; p >= 0 && p < n; p += dir) if (!this.isHiddenNow(this.order[p])) return this.order[p]
     return -1
   }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import documents, downloads, rounds
+from core import documents, downloads, feedback, muting, rounds
 from core.db import session_scope
 from core.errors import RedraftError
 from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS, SpecData
@@ -25,7 +25,7 @@ with session_scope(eng) as s:
     docs = documents.list_documents(s, project_id=current_project_id())
 if not docs:
     st.info("No documents yet: create one on the Documents page first.", icon=":material/info:")
-    st.page_link("pages/documents.py", label="Go to Documents", icon=":material/description:")
+    st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/description:")
     st.stop()
 
 titles = {d.id: d.title for d in docs}
@@ -186,9 +186,33 @@ if job is not None and job.finished:
 
 
 @st.fragment
-def review_panel(round_id: int) -> None:
+def review_panel(round_id: int, likely_first: bool) -> None:
     # Each decision in the browser reruns only this fragment, which stores it and answers.
-    review.show_round(eng, round_id, user_id)
+    review.show_round(eng, round_id, user_id, likely_first=likely_first)
+
+
+def hidden_panel(round_id: int) -> None:
+    """Why edits are hidden ("12 hidden from muted rules"), and unmuting what hides them."""
+    project_id = current_project_id()
+    with session_scope(eng) as s:
+        reasons = [h.row.hidden_reason for h in rounds.round_view(s, round_id, user_id).hidden]
+        values = {feedback.hidden_value(r) for r in reasons} - {None}
+        mutes = [(m.id, muting.describe(m)) for m in muting.list_mutes(s, project_id, user_id) if m.value in values]
+    if not reasons:
+        return
+    counts = " · ".join(f"{n} hidden from {label}" for label, n in feedback.hidden_counts(reasons))
+    st.caption(f"{counts} — tick “Show hidden” above the text to see them.")
+    for mute_id, line in mutes:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.text(line)
+            if st.button("Unmute", key=f"unmute_{mute_id}", icon=":material/volume_up:"):
+                try:
+                    with session_scope(eng) as s:
+                        muting.unmute(s, mute_id, by_user_id=user_id)
+                    flash("Unmuted: its edits show from the next round on.")
+                except RedraftError as exc:
+                    flash(md_escape(str(exc)), "error")
+                st.rerun()
 
 
 def finish(round_id: int | None, for_thread: int) -> None:
@@ -247,11 +271,18 @@ def download_menu(label: str) -> None:
 max_depth = int(st.session_state.rv_depth)
 
 if thread is not None and thread.status == "active" and rnd is not None and rnd.status == "reviewing":
-    st.caption(
-        f"Round {rnd.depth} of at most {max_depth} · on version #{rnd.base_version_id} · "
-        "click an edit, or use the keys j / k, a, r, e, u"
-    )
-    review_panel(rnd.id)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(
+            f"Round {rnd.depth} of at most {max_depth} · on version #{rnd.base_version_id} · "
+            "click an edit, or use the keys j / k, a, r, e, u"
+        )
+        likely_first = st.toggle(
+            "Most likely first",
+            key="rv_likely_first",
+            help="Next / previous visit edits by how likely you are to accept them (learned from your decisions).",
+        )
+    review_panel(rnd.id, likely_first)
+    hidden_panel(rnd.id)
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button("Apply and continue", type="primary", icon=":material/fast_forward:", key="apply_continue"):
             round_jobs.start_continue(eng, thread.id, rnd.id, user_id, current_settings())

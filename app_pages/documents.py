@@ -127,7 +127,7 @@ with st.container(border=True):
         if st.button("Delete…", key="delete_doc", icon=":material/delete:"):
             confirm_delete(current.id, current.title)
         if st.button("Open in Revise", key="open_revise", type="primary", icon=":material/rate_review:"):
-            st.switch_page("pages/revise.py")
+            st.switch_page("app_pages/revise.py")
 
     with session_scope(eng) as s:
         history = documents.versions(s, current.id)
