@@ -15,11 +15,5 @@ fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 ruff check .
 # models and migrations must never drift, on either database
-check_db="sqlite:///$(mktemp -d)/check.db"
-DATABASE_URL="$check_db" alembic upgrade head >/dev/null
-DATABASE_URL="$check_db" alembic check
-if [ -n "${REDRAFT_TEST_POSTGRES_URL:-}" ]; then
-  DATABASE_URL="$REDRAFT_TEST_POSTGRES_URL" alembic upgrade head >/dev/null
-  DATABASE_URL="$REDRAFT_TEST_POSTGRES_URL" alembic check
-fi
+python scripts/check_migrations.py "${REDRAFT_TEST_POSTGRES_URL:-}"
 python -m pytest "$@"
