@@ -8,7 +8,8 @@ from core import documents, rounds
 from core.db import session_scope
 from core.errors import RedraftError
 from ui.diff_view import diff_view
-from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
+from ui.pickers import document_picker
+from ui.state import current_user_id, engine, flash, show_flashes
 from ui.text import md_escape
 
 st.title("History")
@@ -16,26 +17,7 @@ show_flashes()
 eng = engine()
 user_id = current_user_id()
 
-with session_scope(eng) as s:
-    docs = documents.list_documents(s, project_id=current_project_id())
-if not docs:
-    st.info("No documents yet: create one on the Documents page first.", icon=":material/info:")
-    st.stop()
-
-titles = {d.id: d.title for d in docs}
-if st.session_state.get("document_id") not in titles:
-    st.session_state.document_id = docs[0].id
-if st.session_state.get("history_doc") != st.session_state.document_id:
-    st.session_state.history_doc = st.session_state.document_id
-
-
-def _pick_document() -> None:
-    st.session_state.document_id = st.session_state.history_doc
-
-
-doc_id = st.selectbox(
-    "Document", list(titles), format_func=lambda i: titles.get(i, f"#{i}"), key="history_doc", on_change=_pick_document
-)
+doc_id, _ = document_picker(eng, "history_doc")
 
 with session_scope(eng) as s:
     versions = documents.versions(s, doc_id)

@@ -10,6 +10,7 @@ from core.errors import RedraftError
 from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS, SpecData
 from core.proposers.registry import list_specs, spec_fingerprint, spec_from_row
 from ui import review, round_jobs
+from ui.pickers import document_picker
 from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -21,29 +22,7 @@ show_flashes()
 eng = engine()
 user_id = current_user_id()
 
-with session_scope(eng) as s:
-    docs = documents.list_documents(s, project_id=current_project_id())
-if not docs:
-    st.info("No documents yet: create one on the Documents page first.", icon=":material/info:")
-    st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/description:")
-    st.stop()
-
-titles = {d.id: d.title for d in docs}
-# The picker has its own key: a widget's key is dropped on pages that do not show it, and
-# `document_id` is shared with the Documents page.
-if st.session_state.get("document_id") not in titles:
-    st.session_state.document_id = docs[0].id
-if st.session_state.get("revise_doc") != st.session_state.document_id:
-    st.session_state.revise_doc = st.session_state.document_id
-
-
-def _pick_document() -> None:
-    st.session_state.document_id = st.session_state.revise_doc
-
-
-doc_id = st.selectbox(
-    "Document", list(titles), format_func=lambda i: titles.get(i, f"#{i}"), key="revise_doc", on_change=_pick_document
-)
+doc_id, titles = document_picker(eng, "revise_doc", link_to_documents=True)
 
 with session_scope(eng) as s:
     thread = rounds.latest_thread(s, doc_id, user_id)

@@ -8,12 +8,17 @@ tokenizer with `save_pretrained` so callers load them back through the Auto clas
     train_tiny_seq2seq(path, [("Fix the grammar: She go.", "She goes.")])  # ~2 s
     chat = build_tiny_gpt2(tmp_path / "gpt2")                   # has a ChatML chat template
     train_tiny_causal(chat, [(prompt_text, "She goes.<|im_end|>")])  # ~1-3 s
+
+The fixtures `one_torch_thread` (module scope) and `empty_cache` are for test modules that run proposers on
+these models: import them and apply with `pytestmark = pytest.mark.usefixtures("one_torch_thread", "empty_cache")`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -174,3 +179,26 @@ def _fit(model, loss_fn, steps: int, lr: float) -> None:  # noqa: ANN001
         model.eval()
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for the module, then the loaded models are dropped."""
+    import torch
+
+    from core.proposers.hf_loading import clear_loaded_models
+
+    # Tiny models run faster on one thread, and much faster on a busy 2-core machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+    clear_loaded_models()
+
+
+@pytest.fixture
+def empty_cache() -> None:
+    """Each test starts with an empty shared rewrite cache, so no answer comes from an earlier test."""
+    from core.proposers.rewrites import SHARED_CACHE
+
+    SHARED_CACHE.clear()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from core.db import open_database
+from core.errors import InputError
 
 
 def engine_for(args: argparse.Namespace) -> Engine:
@@ -26,3 +27,16 @@ def _default(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, default=_default) + "\n")
+
+
+def parse_when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
+    """A --since/--until value: an ISO date or datetime, UTC unless it carries an offset."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"Cannot read the date {text!r}; write it as 2026-03-01 or 2026-03-01T14:00.") from exc
+    if len(text) <= 10 and end_of_day:  # a bare date: the whole day
+        value = datetime.combine(value.date(), time.max)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

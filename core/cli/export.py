@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, time
 from pathlib import Path
 
 from sqlmodel import Session, select
 
-from core.cli._common import engine_for, print_json
+from core.cli._common import engine_for, parse_when, print_json
 from core.db import session_scope
 from core.errors import InputError
 from core.export import LOG_FORMATS, ExportFilters, export_log, iter_decision_rows, preview, summarize
@@ -44,18 +43,6 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--simulated", choices=["yes", "no", "any"], default="any", help="simulated sessions or people")
     g.add_argument("--latest", action="store_true", help="one row per edit and person: the decision that stands")
     g.add_argument("--dedupe", action="store_true", help="drop rows repeating an identical pair")
-
-
-def parse_when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"Cannot read the date {text!r}; write it as 2026-03-01 or 2026-03-01T14:00.") from exc
-    if len(text) <= 10 and end_of_day:  # a bare date: the whole day
-        value = datetime.combine(value.date(), time.max)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _ids(session: Session, values: list[str], model: type, what: str) -> tuple[int, ...]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, time
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from core import analytics
-from core.cli._common import engine_for
+from core.cli._common import engine_for, parse_when
 from core.db import session_scope
 from core.errors import InputError
 from core.models import Project, User
@@ -47,18 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--until", help="rounds proposed before (a bare date includes that whole day)")
     g.add_argument("--simulated", choices=["yes", "no", "any"], default="any", help="simulated runs or people")
     p.set_defaults(func=cmd_stats)
-
-
-def parse_when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"Cannot read the date {text!r}; write it as 2026-03-01 or 2026-03-01T14:00.") from exc
-    if len(text) <= 10 and end_of_day:
-        value = datetime.combine(value.date(), time.max)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def resolve(session: Session, value: str | None, model: type, what: str) -> int | None:

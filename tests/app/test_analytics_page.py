@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core import analytics, db, documents, muting, preference, simulate
 from core.db import session_scope
 from core.models import Mute, Project
-from tests.conftest import REPO
+from tests.app.conftest import app_test, metric
 from tests.proposers_for_tests import ReplaceProposer
 
 RULES = {"Teh": "The", "teh": "the", "sunny": "bright"}
@@ -24,12 +22,8 @@ TEXTS = [
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()  # the engine is a cached resource: start from this test's database
-    engine = db.open_database(url)
+def app(app_engine: Engine) -> AppTest:
+    engine = app_engine
     pairs = [simulate.Pair(f"doc {i}", *TEXTS[i % 3]) for i in range(12)]
     # learning on (predictions appear once enough is decided) and off, in their own projects
     simulate.run_simulation(
@@ -49,13 +43,9 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
         project_name="sim off",
         learning=False,
     )
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at = app_test(timeout=60)
     at.run()
     return at
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
@@ -65,20 +55,20 @@ def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
     with session_scope(db.open_database()) as s:
         everything = analytics.tally(analytics.load_records(s))
         sim_on = s.exec(select(Project).where(Project.name == "sim on")).one().id
-    assert _metric(app, "Edits proposed") == f"{everything['proposed']:,}"
-    assert _metric(app, "Decided") == f"{everything['decided']:,}"
+    assert metric(app, "Edits proposed") == f"{everything['proposed']:,}"
+    assert metric(app, "Decided") == f"{everything['decided']:,}"
     charts = app.get("plotly_chart")
     assert len(charts) >= 7  # depth, intent, rule, person, proposer, rounds, calibration, distance
     downloads = app.get("download_button")
     assert len(downloads) >= 7
     # the preference model predicted the later documents of the learning run
-    assert int(_metric(app, "Predictions with a decision")) > 0
+    assert int(metric(app, "Predictions with a decision")) > 0
     # filter to one project: the counts follow
     app.selectbox(key="an_project").set_value(sim_on).run()
     assert not app.exception
     with session_scope(db.open_database()) as s:
         only = analytics.tally(analytics.load_records(s, analytics.Filters(project_id=sim_on)))
-    assert _metric(app, "Edits proposed") == f"{only['proposed']:,}" != f"{everything['proposed']:,}"
+    assert metric(app, "Edits proposed") == f"{only['proposed']:,}" != f"{everything['proposed']:,}"
     app.radio(key="an_sessions").set_value("people only").run()
     assert not app.exception
     assert any("No proposed edits match" in i.value for i in app.info)

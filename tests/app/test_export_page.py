@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from core import db
@@ -13,38 +13,31 @@ from core.db import session_scope
 from core.proposers.base import SpecData
 from core.proposers.registry import get_or_create_spec
 from core.r3 import import_r3_paths
+from tests.app.conftest import app_test, metric
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "r3"
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()  # the engine is a cached resource: start from this test's database
-    import_r3_paths(db.open_database(url), [FIXTURES])
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+def app(app_engine: Engine) -> AppTest:
+    import_r3_paths(app_engine, [FIXTURES])
+    at = app_test(timeout=60)
     at.run()
     return at
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
     app.switch_page("app_pages/export.py").run()
     assert not app.exception
     assert app.title[0].value == "Export"
-    assert (_metric(app, "Decisions"), _metric(app, "Documents"), _metric(app, "People")) == ("48", "3", "1")
+    assert (metric(app, "Decisions"), metric(app, "Documents"), metric(app, "People")) == ("48", "3", "1")
     preview = app.dataframe[3].value  # after the three count tables
     assert len(preview) == 20 and set(preview["action"]) <= {"accept", "reject"}
     app.multiselect(key="ex_depths").select(3).run()
-    assert _metric(app, "Decisions") == "9"
+    assert metric(app, "Decisions") == "9"
     app.multiselect(key="ex_intents").select("fluency").run()
-    assert not app.exception and int(_metric(app, "Decisions")) < 9
+    assert not app.exception and int(metric(app, "Decisions")) < 9
 
 
 def test_export_page_prepares_downloads(app: AppTest) -> None:

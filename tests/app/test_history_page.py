@@ -7,10 +7,10 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import db, documents, rounds
+from core import documents, rounds
 from core.db import session_scope
 from core.edits import apply_edits
-from tests.conftest import REPO
+from tests.app.conftest import app_test
 from tests.proposers_for_tests import ReplaceProposer
 from ui import review
 
@@ -18,19 +18,10 @@ TEXT = "We recieve teh report untill noon. It is teh one wich we read."
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    import ui.state
-
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
-    ui.state.engine.clear()
-    engine = db.open_database(url)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
+def app(app_engine):
+    at = app_test()
     at.switch_page("app_pages/history.py")
-    yield at, engine
-    ui.state.engine.clear()
-    db.dispose_engines()
+    return at, app_engine
 
 
 def revised(engine) -> tuple[int, str]:

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from core import db, documents, rounds
+from core import documents, rounds
 from core.db import session_scope
 from core.models import Decision, Version
-from tests.conftest import REPO
+from tests.app.conftest import app_test
 from tests.proposers_for_tests import BlockingProposer, ReplaceProposer
 from ui import review, round_jobs
 
@@ -22,20 +22,11 @@ RULES = {"teh": "the", "recieve": "receive", "untill": "until", "wich": "which"}
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
+def app(app_engine):
     """(AppTest on the Revise page, engine) on a fresh SQLite file."""
-    import ui.state
-
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("REDRAFT_DATA_DIR", str(tmp_path))
-    ui.state.engine.clear()  # st.cache_resource outlives an AppTest: never reuse another test's database
-    engine = db.open_database(url)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
+    at = app_test()
     at.switch_page("app_pages/revise.py")
-    yield at, engine
-    ui.state.engine.clear()
-    db.dispose_engines()
+    return at, app_engine
 
 
 def seeded(engine, text=TEXT, rules=RULES) -> tuple[int, int, int]:
@@ -195,7 +186,7 @@ def test_propose_runs_in_the_background_then_shows_the_round(app):
         rnd = rounds.current_round(s, thread.id)
         assert rnd.status == "reviewing" and rnd.feedback == "keep it formal"
     # a new session (a reload) resumes with the same settings
-    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
+    fresh = app_test()
     fresh.switch_page("app_pages/revise.py")
     fresh.run()
     assert fresh.text_area(key="rv_feedback").value == "keep it formal"

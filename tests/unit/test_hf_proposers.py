@@ -11,10 +11,18 @@ from core.errors import InputError, ProposerError
 from core.proposers import make_request, to_edits
 from core.proposers.base import Avoid, SpecData
 from core.proposers.hf import ChatProposer, Seq2SeqProposer
-from core.proposers.hf_loading import clear_loaded_models, load_model, resolve_device, resolve_dtype
+from core.proposers.hf_loading import load_model, resolve_device, resolve_dtype
 from core.proposers.prompts import build_messages
 from core.proposers.rewrites import SHARED_CACHE
-from tests.tinymodels import CHAT_END, build_tiny_gpt2, build_tiny_t5, train_tiny_causal, train_tiny_seq2seq
+from tests.tinymodels import (  # noqa: F401 (fixtures, applied by pytestmark)
+    CHAT_END,
+    build_tiny_gpt2,
+    build_tiny_t5,
+    empty_cache,
+    one_torch_thread,
+    train_tiny_causal,
+    train_tiny_seq2seq,
+)
 
 # The tiny T5 learns these three instructions for one sentence; anything else it answers with garbage.
 SENTENCE = "He go home."
@@ -29,23 +37,11 @@ CHAT_TEXT = f"{SENTENCE} The weather was very nice all day long and we stayed ou
 CHAT_FEEDBACK = "keep it short"
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "empty_cache")
+
+
 def chat_request(**kwargs):
     return make_request(CHAT_TEXT, intents=("fluency",), feedback=CHAT_FEEDBACK, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # Tiny models run faster on one thread, and much faster on a busy 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    clear_loaded_models()
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    SHARED_CACHE.clear()
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,15 @@ from core.errors import InputError, ProposerError
 from core.proposers import make_request
 from core.proposers.base import SpecData
 from core.proposers.hf import ChatProposer
-from core.proposers.hf_loading import clear_loaded_models
 from core.proposers.openai_compat import OpenAIProposer
 from core.proposers.prompts import build_messages
-from core.proposers.rewrites import SHARED_CACHE
-from tests.tinymodels import CHAT_END, build_tiny_gpt2, train_tiny_causal
+from tests.tinymodels import (  # noqa: F401 (fixtures, applied by pytestmark)
+    CHAT_END,
+    build_tiny_gpt2,
+    empty_cache,
+    one_torch_thread,
+    train_tiny_causal,
+)
 
 SENTENCE = "He go home."
 FIXED = "He goes home."
@@ -27,22 +31,11 @@ FEEDBACK = "keep it short"
 KEY_ENV = "REDRAFT_TEST_OPENAI_KEY"
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "empty_cache")
+
+
 def request(**kwargs):
     return make_request(TEXT, intents=("fluency",), feedback=FEEDBACK, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    clear_loaded_models()
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    SHARED_CACHE.clear()
 
 
 @pytest.fixture(scope="module")
