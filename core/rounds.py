@@ -114,12 +114,17 @@ def current_round(session: Session, thread_id: int) -> Round | None:
 
 
 def finish_thread(session: Session, thread_id: int, reason: str = STOP_USER) -> Thread:
+    """End a thread. A round still under review is closed unapplied (its decisions stay stored)."""
     thread = get_thread(session, thread_id)
     if thread.status != "finished":
         thread.status = "finished"
         thread.stop_reason = reason
         thread.finished_at = utcnow()
         session.add(thread)
+        for rnd in thread_rounds(session, thread_id):
+            if rnd.status == "reviewing":
+                rnd.status, rnd.stop_reason, rnd.finished_at = "finished", reason, utcnow()
+                session.add(rnd)
         session.flush()
     return thread
 

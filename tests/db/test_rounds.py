@@ -185,3 +185,18 @@ def test_each_annotator_has_their_own_thread(engine):
         ann = create_user(s, "ann2", "annotator")
         t2 = rounds.active_thread(s, doc_id, ann.id).id
         assert t2 != t1 and rounds.active_thread(s, doc_id, local_id).id == t1
+
+
+def test_finishing_closes_the_round_under_review_and_keeps_its_decisions(engine):
+    _, user_id, thread_id = setup_thread(engine)
+    r1 = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
+    with session_scope(engine) as s:
+        edit_id = rounds.round_view(s, r1.id, user_id).edits[0].row.id
+        rounds.decide(s, edit_id, user_id, "reject")
+        rounds.finish_thread(s, thread_id)
+    with session_scope(engine) as s:
+        rnd = rounds.get_round(s, r1.id)
+        assert rnd.status == "finished" and rnd.stop_reason == rounds.STOP_USER and rnd.result_version_id is None
+        assert len(s.exec(select(Decision)).all()) == 1
+        with pytest.raises(ConflictError, match="can no longer be decided"):
+            rounds.decide(s, edit_id, user_id, "accept")
