@@ -9,8 +9,8 @@ from core.db import session_scope
 from core.errors import RedraftError
 from core.export import ExportFilters, filter_options, summarize
 from core.finetune import METHODS, FinetuneConfig, FinetuneJob, lineage, training_runs
-from core.proposers.registry import MODEL_KINDS
-from ui.state import engine, show_flashes
+from core.proposers.registry import MODEL_KINDS, register_spec
+from ui.state import engine, flash, show_flashes
 
 st.title("Models")
 show_flashes()
@@ -31,11 +31,34 @@ with session_scope(eng) as s:
     runs = training_runs(s)
     options = filter_options(s)
 
+# --- add a proposer --------------------------------------------------------------------------------
+
+with st.expander("Add a proposer (a model or a server)", icon=":material/add:"):
+    with st.form("add_proposer", border=False):
+        spec_text = st.text_input(
+            "Proposer",
+            key="add_spec",
+            placeholder="hf-seq2seq:grammarly/coedit-large",
+            help="hf-seq2seq:MODEL or hf-chat:MODEL (a Hugging Face model id or a local path), or "
+            "openai:http://host:port/v1#MODEL for a vLLM, TGI, Ollama, llama.cpp or OpenAI server. "
+            "Settings go after '?', e.g. ?max_new_tokens=64&device=cuda. The model loads on the first round.",
+        )
+        spec_name = st.text_input("Name (optional)", key="add_spec_name", max_chars=100)
+        if st.form_submit_button("Add proposer", icon=":material/add:"):
+            try:
+                with session_scope(eng) as s:
+                    row = register_spec(s, spec_text, spec_name)
+                    added = (row.id, row.name or row.kind)
+                flash(f"Proposer #{added[0]} ({added[1]}) is stored: choose it on the Revise page.")
+                st.rerun()
+            except RedraftError as exc:
+                st.error(str(exc), icon=":material/error:")
+
 # --- lineage -----------------------------------------------------------------------------------------
 
 st.subheader("Proposers")
 if not nodes:
-    st.info("No proposers are stored yet: they are recorded when a round first uses them.", icon=":material/info:")
+    st.info("No proposers are stored yet: add one above, or run a round.", icon=":material/info:")
 else:
     st.dataframe(
         [
@@ -131,8 +154,7 @@ if job is not None and (job.running or job.run is not None or job.error):
     _progress()
 elif not bases:
     st.info(
-        "Fine-tuning needs a transformers proposer (kind hf-seq2seq or hf-chat). Choose one for a round on the "
-        "Revise page first, so it is stored here.",
+        "Fine-tuning needs a transformers proposer (kind hf-seq2seq or hf-chat): add one above.",
         icon=":material/info:",
     )
 else:

@@ -76,7 +76,7 @@ def settings_form(disabled: bool) -> None:
         key="rv_spec",
         persist_state="session",
         disabled=disabled,
-        help="The built-in rules work offline; stored proposers (models, servers) are listed after it.",
+        help="The built-in rules work offline; models and servers added on the Models page follow.",
     )
     st.pills(
         "Intents",

@@ -21,6 +21,7 @@ import hashlib
 import importlib
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -277,3 +278,16 @@ def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> None
             session.add(ProposerSpec(**values))
     except IntegrityError:
         pass
+
+
+def register_spec(session: Session, text: str, name: str = "") -> ProposerSpec:
+    """Store a proposer given as a spec string (e.g. "hf-seq2seq:grammarly/coedit-large") so it can be
+    chosen for rounds and fine-tuned. Nothing is loaded here: a model loads on the first round using it.
+    Registering the same settings again returns the same row (renamed when a name is given)."""
+    spec = parse_spec(text)
+    row = get_or_create_spec(session, replace(spec, name=name.strip() or spec.name))
+    if name.strip() and row.name != name.strip():
+        row.name = name.strip()
+        session.add(row)
+        session.flush()
+    return row
