@@ -9,10 +9,13 @@ import streamlit as st
 from sqlmodel import select
 
 from core import analytics, muting, preference
+from core import projects as project_settings
 from core.db import session_scope
 from core.errors import RedraftError
 from core.feedback import hidden_value
 from core.models import Project, User
+from core.proposers.base import ALL_INTENTS
+from core.proposers.prompts import DEFAULT_PREFIXES
 from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
 
 st.title("Learning")
@@ -199,3 +202,41 @@ with st.container(border=True):
         st.dataframe(df, hide_index=True, column_config={"acceptance": st.column_config.NumberColumn(format="percent")})
     else:
         st.caption("No decisions in this project yet.")
+
+# --- project settings (admins) -------------------------------------------------------------------
+
+with st.container(border=True):
+    st.subheader("Rules and instructions for the project")
+    with session_scope(eng) as s:
+        switched_off = sorted(project_settings.disabled_rules(s, project_id))
+        prefixes = project_settings.instruction_prefixes(s, project_id)
+    st.caption(
+        "Rules switched off here are not run at all in this project (muting only hides their edits). "
+        "Instructions are what seq2seq models (CoEdIT style) are told per intent."
+        + ("" if is_admin else " Only an admin can change them.")
+    )
+    with st.form("le_project_settings", border=False):
+        rules_text = st.text_area(
+            "Rules switched off (one rule id or category per line)",
+            value="\n".join(switched_off),
+            placeholder="lingotweaker:COMMA_COMPOUND_SENTENCE\nharper:SpellCheck",
+            disabled=not is_admin,
+            key="le_disabled_rules",
+        )
+        edited = {
+            intent: st.text_input(
+                f"Instruction for {intent}",
+                value=prefixes.get(intent, DEFAULT_PREFIXES.get(intent, "")),
+                disabled=not is_admin,
+                key=f"le_prefix_{intent}",
+            )
+            for intent in ALL_INTENTS
+        }
+        if st.form_submit_button("Save project settings", disabled=not is_admin):
+            changed = {k: v for k, v in edited.items() if v != DEFAULT_PREFIXES.get(k, "")}
+            act(
+                "Project settings saved: they apply from the next round on.",
+                lambda s: project_settings.update_settings(
+                    s, project_id, by_user_id=user_id, disabled=rules_text.splitlines(), prefixes=changed
+                ),
+            )

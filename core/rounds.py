@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core import documents, feedback
+from core import documents, feedback, projects
 from core.db import session_scope
 from core.edits import Edit, apply_edits
 from core.errors import ConflictError, InputError, NotFoundError, RedraftError
@@ -164,7 +164,10 @@ def begin_round(session: Session, thread_id: int, settings: RoundSettings) -> Ro
     if depth > settings.max_depth:
         finish_thread(session, thread_id, STOP_MAX_DEPTH)
         raise ConflictError(f"The maximum depth ({settings.max_depth}) is reached; the thread is finished.")
-    spec_row = get_or_create_spec(session, settings.spec)
+    project_id = documents.get_document(session, thread.document_id).project_id
+    # The project's instructions and switched-off rules go into the recorded spec and request.
+    spec_row = get_or_create_spec(session, projects.spec_for_project(session, project_id, settings.spec))
+    disabled = settings.disabled_rules | projects.disabled_rules(session, project_id)
     base = documents.head_version(session, thread.document_id)
     rnd = Round(
         thread_id=thread_id,
@@ -175,7 +178,7 @@ def begin_round(session: Session, thread_id: int, settings: RoundSettings) -> Ro
         request={
             "intents": list(settings.intents),
             "max_depth": settings.max_depth,
-            "disabled_rules": sorted(settings.disabled_rules),
+            "disabled_rules": sorted(disabled),
         },
         status="proposing",
     )
@@ -231,16 +234,18 @@ def propose_round(
         base_text = s.get(Version, rnd.base_version_id).text
         context = feedback.request_context(s, get_thread(s, thread_id), settings.feedback)
         round_id = rnd.id
+        spec = retry_spec(s, rnd)  # exactly what is recorded for the round
+        disabled = frozenset(rnd.request["disabled_rules"])
     _in_flight.add(round_id)
     try:
-        proposer = proposer or build_proposer(settings.spec)
+        proposer = proposer or build_proposer(spec)
         request = make_request(
             base_text,
             intents=settings.intents,
             feedback=context.feedback,
             examples=context.examples,
             avoid=context.avoid,
-            disabled_rules=settings.disabled_rules | context.disabled_rules,
+            disabled_rules=disabled | context.disabled_rules,
             progress=progress,
             cancel=cancel,
         )
