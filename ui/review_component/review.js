@@ -469,6 +469,7 @@ class Review {
     if (action !== "undo") this.history.push({ k, idx: [i] })
     this.sendSoon()
     this.refreshCounts()
+    this.refreshSave() // "Saving…" (data-saved="no") from the click on, not from the send
     if (fromKeyboard && action !== "undo") {
       const next = this.nextIndex(i, 1, true)
       this.setFocus(next >= 0 ? next : i, true)
@@ -509,6 +510,7 @@ class Review {
     this.saveOutbox()
     this.sendSoon()
     this.refreshCounts()
+    this.refreshSave()
     this.refreshPanel()
   }
 
@@ -536,6 +538,7 @@ class Review {
     this.saveOutbox()
     this.sendSoon()
     this.refreshCounts()
+    this.refreshSave()
     this.refreshPanel()
     return true
   }
