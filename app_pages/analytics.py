@@ -1,7 +1,7 @@
 """Analytics: acceptance by depth, intent, rule and person; rounds; decision times; hidden edits; the
 preference model's accuracy and calibration; distance to the reference for simulated runs.
 
-Every figure comes from `core.analytics` (the same functions as `python -m core stats`), and every
+Every figure comes from `core.learning.analytics` (the same functions as `python -m core stats`), and every
 chart's data can be downloaded as CSV."""
 
 from datetime import UTC, datetime, time
@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlmodel import select
 
-from core import analytics
 from core.db import session_scope
+from core.learning import analytics
 from core.models import Document, Project, User
 from ui.state import engine, show_flashes
 

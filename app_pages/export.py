@@ -11,9 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import load_settings
-from core.db import session_scope
-from core.errors import RedraftError
-from core.export import (
+from core.data.export import (
     ExportFilters,
     export_log,
     filter_options,
@@ -23,6 +21,8 @@ from core.export import (
     summarize,
     thread_ids,
 )
+from core.db import session_scope
+from core.errors import RedraftError
 from ui.state import engine, show_flashes
 
 # Larger exports are written to the server's exports folder instead of a browser download.
@@ -154,7 +154,7 @@ with trl_tab:
     test_share = b.slider("Documents held out as test", 0.0, 0.5, 0.1, 0.05, key="ex_trl_test")
     messages = c.checkbox("SFT as `messages`", key="ex_trl_messages", disabled=kind != "sft")
     if st.button("Build dataset", key="ex_trl_build", disabled=not summary.decisions, icon=":material/dataset:"):
-        from core.trl_data import PromptFormat, make_splits, save_splits
+        from core.data.trl_data import PromptFormat, make_splits, save_splits
 
         try:
             with st.spinner("Building…"), session_scope(eng) as s:
@@ -188,7 +188,7 @@ with r3_tab:
     st.caption("R3 / IteraTeR interaction logs: whole-session files or one file per round (JSON or JSON Lines).")
     uploads = st.file_uploader("Import R3 logs", type=["json", "jsonl"], accept_multiple_files=True, key="ex_r3_up")
     if st.button("Import", key="ex_r3_import", disabled=not uploads, icon=":material/upload:"):
-        from core.r3 import import_r3_paths
+        from core.data.r3 import import_r3_paths
 
         with tempfile.TemporaryDirectory() as tmp:
             for up in uploads or []:
@@ -207,7 +207,7 @@ with r3_tab:
         threads = thread_ids(s, filters)
     st.write(f"{len(threads)} thread(s) match the filters above.")
     if st.button("Prepare R3 files", key="ex_r3_prepare", disabled=not threads, icon=":material/folder_zip:"):
-        from core.r3 import export_threads
+        from core.data.r3 import export_threads
 
         with tempfile.TemporaryDirectory() as tmp:
             written = export_threads(eng, threads, tmp)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import documents, rounds
+from core import documents
 from core.db import session_scope
 from core.errors import RedraftError
+from core.revision import rounds
 from ui.diff_view import diff_view
 from ui.pickers import document_picker
 from ui.state import current_user_id, engine, flash, show_flashes

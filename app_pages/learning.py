@@ -8,14 +8,14 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import select
 
-from core import analytics, muting, preference
 from core import projects as project_settings
 from core.db import session_scope
 from core.errors import RedraftError
-from core.feedback import hidden_value
+from core.learning import analytics, muting, preference
 from core.models import Project, User
 from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
+from core.revision.feedback import hidden_value
 from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
 
 st.title("Learning")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import documents, downloads, feedback, muting, rounds
+from core import documents
+from core.data import downloads
 from core.db import session_scope
 from core.errors import RedraftError
+from core.learning import muting
 from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS, SpecData
 from core.proposers.registry import list_specs, spec_fingerprint, spec_from_row
+from core.revision import feedback, rounds
 from ui import review, round_jobs
 from ui.pickers import document_picker
 from ui.state import current_project_id, current_user_id, engine, flash, show_flashes

@@ -14,9 +14,9 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import rounds  # noqa: E402
 from core.db import get_engine, session_scope  # noqa: E402
 from core.documents import default_user  # noqa: E402
+from core.revision import rounds  # noqa: E402
 
 st.set_page_config(page_title="Baseline", layout="wide")
 eng = get_engine()

@@ -1,4 +1,4 @@
-"""Edit engine benchmark: speed and quality of core.edits.diff against named baselines, one run.
+"""Edit engine benchmark: speed and quality of core.text.edits.diff against named baselines, one run.
 
     python -m bench.diff            # everything (~2 minutes on 2 cores; difflib dominates)
     python -m bench.diff --quick    # one repetition each, no redlines on the long document
@@ -29,8 +29,8 @@ from diff_match_patch import diff_match_patch
 from rapidfuzz.distance import Indel
 from redlines import Redlines
 
-from core.edits import apply_edits, diff
-from core.text import token_strings
+from core.text.edits import apply_edits, diff
+from core.text.segment import token_strings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "iterater" / "human_doc_level"
 
@@ -111,7 +111,7 @@ def bench_train(reps: int) -> None:
     t_red, n_red = redlines_timed(pairs, 300)
     n_ours = sum(len(diff(a, b)) for a, b in pairs)
 
-    row("core.edits.diff (tokenise + align + Edit objects)", ours, f"{n_ours} edits")
+    row("core.text.edits.diff (tokenise + align + Edit objects)", ours, f"{n_ours} edits")
     row("difflib.SequenceMatcher(autojunk=False), opcodes only", base, f"-> ours is {base / ours:.0f}x faster")
     row("rapidfuzz Indel.opcodes on pre-tokenised lists", raw, "(lower bound: no tokenising, no edits)")
     row("diff-match-patch (chars + cleanupSemantic)", t_dmp, f"{n_dmp} changes ({t_dmp / ours:.0f}x ours)")
@@ -202,7 +202,7 @@ def bench_long(reps: int, with_redlines: bool) -> None:
 
     small = [(x.start + s, x.end + s, x.before, x.after) for s, e, new in changes for x in diff(before[s:e], new)]
     same_as_small = small == [(x.start, x.end, x.before, x.after) for x in found]
-    row("core.edits.diff (lines/sentences -> pieces -> tokens, edits)", ours)
+    row("core.text.edits.diff (lines/sentences -> pieces -> tokens, edits)", ours)
     row("difflib.SequenceMatcher (autojunk=True), opcodes only", base, f"-> ours is {base / ours:.0f}x faster")
     row("diff-match-patch (chars, 1 s timeout, cleanupSemantic)", t_dmp)
     if with_redlines:

@@ -208,7 +208,7 @@ def build(url: str, decisions: int, seed: int = 0) -> dict[str, int]:
 def child(args: argparse.Namespace) -> None:
     """One export in this process; prints rows, seconds and memory as JSON."""
     from core import db
-    from core.export import ExportFilters, export_log
+    from core.data.export import ExportFilters, export_log
 
     engine = db.open_database(args.url)
     import pyarrow.parquet  # noqa: F401 - imported before measuring, as the export would import it
@@ -243,7 +243,7 @@ def orm_rows(url: str, limit: int) -> tuple[int, float]:
     from sqlmodel import Session, select
 
     from core import db
-    from core.export import sentence_window
+    from core.data.export import sentence_window
     from core.models import Decision, Document, Edit, Project, ProposerSpec, Round, Thread, User, Version
 
     engine = db.open_database(url)
@@ -281,8 +281,8 @@ def orm_rows(url: str, limit: int) -> tuple[int, float]:
 def stream_rows(url: str, limit: int) -> tuple[int, float]:
     """Ours, producing rows only (no file): the same subset size, for the rows/s comparison."""
     from core import db
+    from core.data.export import iter_decision_rows
     from core.db import session_scope
-    from core.export import iter_decision_rows
 
     engine = db.open_database(url)
     t0 = time.process_time()

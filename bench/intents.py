@@ -38,7 +38,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def scores(gold: list[str], pred: list[str]) -> tuple[dict[str, float], float, float]:
     from sklearn.metrics import f1_score
 
-    from core.intents import INTENTS
+    from core.proposers.intents import INTENTS
 
     f1 = f1_score(gold, pred, labels=list(INTENTS), average=None, zero_division=0)
     accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     t = time.perf_counter()
-    from core.intents import INTENTS, load_classifier
+    from core.proposers.intents import INTENTS, load_classifier
 
     import_s = time.perf_counter() - t
     t = time.perf_counter()
@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     span_s = timed(lambda: clf.classify(span_in))
     n = len(items)
     print(
-        f"\nspeed (CPU, best of {args.repeat}): import core.intents {import_s:.2f} s, load artefact {load_s:.2f} s, "
+        f"\nspeed (CPU, best of {args.repeat}): import core.proposers.intents {import_s:.2f} s, "
+        f"load artefact {load_s:.2f} s, "
         f"first classification {first_s:.2f} s"
     )
     print(f"- batched, sentence pairs: {n / batch_s:,.0f} edits/s ({n} edits in {batch_s * 1000:.0f} ms)")

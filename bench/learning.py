@@ -42,12 +42,14 @@ if str(ROOT) not in sys.path:
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from core import analytics, db, preference, simulate  # noqa: E402
+from core import db  # noqa: E402
 from core.db import session_scope  # noqa: E402
+from core.learning import analytics, preference  # noqa: E402
 from core.models import Decision, Document, Round, Thread, User, Version, utcnow  # noqa: E402
 from core.models import Edit as EditRow  # noqa: E402
 from core.proposers.base import ProposalRequest, ProposalResult  # noqa: E402
 from core.proposers.registry import build_proposer, parse_spec  # noqa: E402
+from core.training import simulate  # noqa: E402
 
 BIASED_RULES = ("lingotweaker:MORFOLOGIK_RULE_EN_US", "harper:SpellCheck")
 WARMUP_DOCUMENTS = 5  # "after the first few documents"
@@ -102,7 +104,7 @@ def corrections(source: str, target: str) -> set[tuple]:
 def rejected_repeats(session, project_id: int) -> int:  # noqa: ANN001 - Session
     """Edits proposed again in a thread after the person rejected the same change at the same place.
 
-    Independent of core.feedback: each rejected span is carried forward through the offsets of the
+    Independent of core.revision.feedback: each rejected span is carried forward through the offsets of the
     edits applied in each round (simulated runs change text only through rounds); an edit counts as
     a repeat if it has the carried span and change, or the same change in the same sentence."""
     threads = session.exec(
@@ -110,7 +112,7 @@ def rejected_repeats(session, project_id: int) -> int:  # noqa: ANN001 - Session
         .join(Document, Document.id == Thread.document_id)
         .where(Document.project_id == project_id)
     ).all()
-    from core.rounds import edit_states
+    from core.revision.rounds import edit_states
 
     repeats = 0
     for thread_id, user_id in threads:

@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.edits import Edit, apply_edits  # noqa: E402
 from core.proposers import make_request, propose_edits  # noqa: E402
 from core.proposers.base import DEFAULT_INTENTS, ITERATER_INTENTS, SpecData  # noqa: E402
 from core.proposers.builtin import BuiltinProposer  # noqa: E402
+from core.text.edits import Edit, apply_edits  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CONLL_M2 = SHARED_DATA / "conll14" / "official-2014.combined.m2"

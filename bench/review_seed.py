@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from core import documents, rounds
+from core import documents
 from core.db import open_database, session_scope
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Suggestion
+from core.revision import rounds
 
 WORDS = ("teh", "recieve", "seperate", "definately", "occured", "untill", "wich", "beleive")
 FIXES = {

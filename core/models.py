@@ -176,7 +176,7 @@ class Mute(SQLModel, table=True):
 
 
 class LearningProfile(SQLModel, table=True):
-    """A person's learning settings in a project and their fitted acceptance model (core.preference)."""
+    """A person's learning settings in a project and their fitted acceptance model (core.learning.preference)."""
 
     __table_args__ = (UniqueConstraint("project_id", "user_id", name="uq_learningprofile_project_user"),)
 

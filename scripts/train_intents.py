@@ -1,4 +1,4 @@
-"""Train the edit-intent classifier on IteraTeR and write the artefact core.intents loads.
+"""Train the edit-intent classifier on IteraTeR and write the artefact core.proposers.intents loads.
 
     python scripts/train_intents.py                       # writes core/intent_model/
     python scripts/train_intents.py --embeddings --out /tmp/m.joblib   # + MiniLM features
@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.intents import (  # noqa: E402
+from core.proposers.intents import (  # noqa: E402
     FORMAT_VERSION,
     INTENTS,
     MODEL_DIR,

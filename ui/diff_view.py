@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.edits import diff
+from core.text.edits import diff
 from ui import review
 
 

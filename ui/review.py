@@ -3,7 +3,7 @@
 The component (ui/review_component/) shows a decision at once and queues it in an outbox that it
 sends as component state `{"seq": n, "items": [...]}`. Each item carries an idempotency key made
 in the browser per user action. `process_outbox` stores every item not yet answered (through
-core.rounds.decide, so a repeat is a no-op) and the next `data` carries `results`: None for
+core.revision.rounds.decide, so a repeat is a no-op) and the next `data` carries `results`: None for
 stored, or the reason it was refused, which the component shows as failed.
 
 Payloads are plain JSON; document text is split into the gaps between edits here, so the browser
@@ -21,13 +21,13 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core import rounds
 from core.db import session_scope
-from core.edits import Edit
 from core.errors import RedraftError
-from core.feedback import most_likely_first
 from core.models import ACTIONS
-from core.rounds import PENDING, RoundView
+from core.revision import rounds
+from core.revision.feedback import most_likely_first
+from core.revision.rounds import PENDING, RoundView
+from core.text.edits import Edit
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def review_payload(
 
 
 def diff_payload(old_text: str, new_text: str, edits: Iterable[Edit], *, scope: str = "diff") -> dict[str, Any]:
-    """Read-only data: `edits` turn old_text into new_text (as core.edits.diff gives them)."""
+    """Read-only data: `edits` turn old_text into new_text (as core.text.edits.diff gives them)."""
     ordered = sorted(edits, key=lambda e: (e.start, e.end))
     items = [
         {"id": n, "b": e.before, "a": e.after, "i": "", "x": "", "src": "", "alt": []} for n, e in enumerate(ordered)

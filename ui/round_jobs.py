@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from core import rounds
 from core.errors import RedraftError
 from core.proposers.base import Proposer
+from core.revision import rounds
 
 
 @dataclass

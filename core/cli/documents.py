@@ -42,7 +42,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     if args.format == "r3":
-        from core.r3 import import_r3_paths  # the R3 importer lives with the exports
+        from core.data.r3 import import_r3_paths  # the R3 importer lives with the exports
 
         engine = engine_for(args)
         summary = import_r3_paths(engine, args.files)

@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from core.cli._common import engine_for, parse_when, print_json
+from core.data.export import LOG_FORMATS, ExportFilters, export_log, iter_decision_rows, preview, summarize
 from core.db import session_scope
 from core.errors import InputError
-from core.export import LOG_FORMATS, ExportFilters, export_log, iter_decision_rows, preview, summarize
 from core.models import Project, User
 
 TRL_FORMATS = ("sft", "dpo", "kto", "reward")
@@ -125,15 +125,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         print_json({"format": result.format, "path": str(result.path), "rows": result.rows, "splits": result.splits})
         return 0
     if args.format == "r3":
-        from core.export import thread_ids
-        from core.r3 import export_threads
+        from core.data.export import thread_ids
+        from core.data.r3 import export_threads
 
         with session_scope(engine) as s:
             ids = thread_ids(s, filters)
         paths = export_threads(engine, ids, args.output)
         print_json({"format": "r3", "threads": len(paths), "files": [str(p) for p in paths]})
         return 0
-    from core.trl_data import PromptFormat, make_splits, save_splits
+    from core.data.trl_data import PromptFormat, make_splits, save_splits
 
     fmt = None if args.prompt_style == "auto" else PromptFormat.parse(args.prompt_style)
     with session_scope(engine) as s:

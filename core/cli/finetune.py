@@ -14,7 +14,7 @@ from pathlib import Path
 from core.cli._common import engine_for, print_json
 from core.cli.export import add_filter_args, filters_from_args
 from core.db import session_scope
-from core.finetune import METHODS, FinetuneConfig, FinetuneProgress, finetune, lineage
+from core.training.finetune import METHODS, FinetuneConfig, FinetuneProgress, finetune, lineage
 
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.edits import Edit, apply_edits
 from core.errors import InputError
 from core.files import decode_bytes
 from core.proposers import check_intents, make_request, propose_edits
 from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS, Proposer
 from core.proposers.registry import build_proposer, parse_spec
+from core.text.edits import Edit, apply_edits
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core import rounds, simulate
 from core.cli._common import engine_for, print_json
 from core.errors import InputError
 from core.proposers import check_intents
 from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS
 from core.proposers.registry import build_proposer, parse_spec
+from core.revision import rounds
+from core.training import simulate
 
 
 def register(sub: argparse._SubParsersAction) -> None:

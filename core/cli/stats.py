@@ -16,10 +16,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from core import analytics
 from core.cli._common import engine_for, parse_when
 from core.db import session_scope
 from core.errors import InputError
+from core.learning import analytics
 from core.models import Project, User
 
 VIEWS = ("acceptance", "rounds", "depths", "time", "hidden", "preference", "distance")

@@ -14,7 +14,6 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import replace
 
-from core.edits import Edit, span_to_edits
 from core.errors import InputError, ProposerError
 from core.proposers.base import (
     ALL_INTENTS,
@@ -27,7 +26,8 @@ from core.proposers.base import (
     Proposer,
     Suggestion,
 )
-from core.text import split_sentences
+from core.text.edits import Edit, span_to_edits
+from core.text.segment import split_sentences
 
 __all__ = ["check_intents", "make_request", "propose_edits", "to_edits"]
 
@@ -113,7 +113,7 @@ def to_edits(text: str, suggestions: Iterable[Suggestion]) -> list[Edit]:
     each carrying the suggestion's intent, explanation, source, score and alternatives. Where edits
     of different suggestions overlap, the edit of the higher-scored (or, on a tie, earlier)
     suggestion is kept and the other dropped; two insertions at the same point overlap. No-op
-    edits are dropped. The result can be applied in any subset with `core.edits.apply_edits`.
+    edits are dropped. The result can be applied in any subset with `core.text.edits.apply_edits`.
     """
     kept = _Kept()
     out: list[Edit] = []
@@ -158,7 +158,7 @@ def propose_edits(proposer: Proposer, request: ProposalRequest) -> tuple[list[Ed
 
 def classify_intents(request: ProposalRequest, edits: list[Edit]) -> list[Edit]:
     """Edits with the intent the classifier gives each, judged within its sentence."""
-    from core.intents import classify_edits  # loads scikit-learn: only when a model proposed
+    from core.proposers.intents import classify_edits  # loads scikit-learn: only when a model proposed
 
     starts = [s.start for s in request.sentences]
 

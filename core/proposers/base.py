@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from core.text.segment import Sentence
+
 # The IteraTeR taxonomy (edits are classified into these) ...
 ITERATER_INTENTS = ("clarity", "fluency", "coherence", "style", "meaning-changed")
 # ... plus instructions a person can ask a model for.
@@ -20,18 +22,6 @@ ALL_INTENTS = ITERATER_INTENTS + INSTRUCTION_INTENTS
 DEFAULT_INTENTS = ("fluency", "clarity", "coherence")
 
 ProgressCallback = Callable[[int, int], None]  # (sentences done, total)
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence of the document with its character offsets and neighbourhood."""
-
-    index: int
-    start: int
-    end: int
-    text: str
-    context_before: str = ""
-    context_after: str = ""
 
 
 @dataclass(frozen=True)

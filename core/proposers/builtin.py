@@ -30,15 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InputError, ProposerError
-from core.intents import intent_for_rule_category
-from core.proposers.base import (
-    ITERATER_INTENTS,
-    ProposalRequest,
-    ProposalResult,
-    Sentence,
-    SpecData,
-    Suggestion,
-)
+from core.proposers.base import ITERATER_INTENTS, ProposalRequest, ProposalResult, SpecData, Suggestion
+from core.proposers.intents import intent_for_rule_category
+from core.text.segment import Sentence
 
 ENGINES = ("lingotweaker", "harper")
 # lingotweaker 0.2.8 switches its speller for en-GB only (en-AU/en-CA silently check as en-US).

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import InputError
-from core.proposers.base import ProposalRequest, Sentence
+from core.proposers.base import ProposalRequest
+from core.text.segment import Sentence
 
 # CoEdIT's instruction phrasings (grammarly/coedit-*): intent -> prefix put before the sentence.
 # "meaning-changed" has none: it labels edits that change content, which a model is not asked for.

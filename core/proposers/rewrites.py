@@ -13,7 +13,7 @@ param "alternatives"):
   "aligned" (default)  when the suggestion changes one stretch of the sentence and the other rewrite
                        changes only words inside it (then each is a whole replacement of that edit);
   "all"                always (a sentence with alternatives becomes one edit from its first to its last
-                       changed word, as `core.edits.span_to_edits` must keep alternatives comparable);
+                       changed word, as `core.text.edits.span_to_edits` must keep alternatives comparable);
   "none"               never.
 Rewrites not kept are not shown (they are not bad outputs, so they are not recorded as dropped).
 """
@@ -25,12 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.edits import diff
 from core.errors import InputError
-from core.proposers.base import Dropped, ProposalRequest, ProposalResult, Sentence, SpecData, Suggestion
+from core.proposers.base import Dropped, ProposalRequest, ProposalResult, SpecData, Suggestion
 from core.proposers.cache import ProposalCache
 from core.proposers.guards import GuardSettings, check_output
 from core.proposers.prompts import parse_reply
+from core.text.edits import diff
+from core.text.segment import Sentence
 
 # One cache per process, shared by every proposer instance (the registry keeps one per spec, but any
 # caller may build more); the spec fingerprint in each key keeps different specs apart.

@@ -7,9 +7,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from core import analytics, db, documents, muting, preference, simulate
+from core import db, documents
 from core.db import session_scope
+from core.learning import analytics, muting, preference
 from core.models import Mute, Project
+from core.training import simulate
 from tests.app.conftest import app_test, metric
 from tests.proposers_for_tests import ReplaceProposer
 

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from core import documents, rounds
+from core import documents
 from core.db import session_scope
+from core.revision import rounds
 from tests.app.conftest import app_test
 from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer

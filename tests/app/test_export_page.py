@@ -9,10 +9,10 @@ from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from core import db
+from core.data.r3 import import_r3_paths
 from core.db import session_scope
 from core.proposers.base import SpecData
 from core.proposers.registry import get_or_create_spec
-from core.r3 import import_r3_paths
 from tests.app.conftest import app_test, metric
 from tests.conftest import REPO
 

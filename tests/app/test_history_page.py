@@ -7,9 +7,10 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import documents, rounds
+from core import documents
 from core.db import session_scope
-from core.edits import apply_edits
+from core.revision import rounds
+from core.text.edits import apply_edits
 from tests.app.conftest import app_test
 from tests.proposers_for_tests import ReplaceProposer
 from ui import review
@@ -93,7 +94,7 @@ def test_restore_makes_a_new_head_and_keeps_history(app):
 
 def test_diff_payload_keeps_non_bmp_text_intact():
     # Offsets are Python code points; the browser gets gap strings, never offsets to slice with.
-    from core.edits import diff
+    from core.text.edits import diff
 
     old, new = "😀 teh cat 😀 sat", "😀 the cat 😀 sat down"
     edits = diff(old, new)

@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from core import documents, rounds
+from core import documents
 from core.db import session_scope
 from core.models import Decision, Version
+from core.revision import rounds
 from tests.app.conftest import app_test
 from tests.proposers_for_tests import BlockingProposer, ReplaceProposer
 from ui import review, round_jobs
@@ -279,7 +280,7 @@ def test_progress_and_cancel_while_proposing(app):
 
 
 def test_hidden_edits_are_counted_and_their_mute_can_be_lifted(app):
-    from core import muting
+    from core.learning import muting
 
     at, engine = app
     with session_scope(engine) as s:

@@ -13,9 +13,10 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from core import documents, rounds
+from core import documents
 from core.db import make_engine, migrate, session_scope
 from core.models import Decision
+from core.revision import rounds
 from tests.browser.conftest import AppServer, wait_for_app
 from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core import rounds
 from core.db import make_engine, session_scope
+from core.revision import rounds
 from tests.browser.conftest import wait_for_app
 from tests.browser.review_page import decisions, edit, edits, open_revise, panel_button, seed_round, wait_saved
 

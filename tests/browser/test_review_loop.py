@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from core import documents, rounds
+from core import documents
 from core.db import make_engine, session_scope
 from core.models import Round, Version
+from core.revision import rounds
 from tests.browser.conftest import stop_app, wait_for_app
 from tests.browser.review_page import (
     count,

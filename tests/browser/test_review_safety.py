@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from core import rounds
 from core.db import make_engine, session_scope
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Suggestion
+from core.revision import rounds
 from tests.browser.conftest import wait_for_app
 from tests.browser.review_page import edit, edits, open_popover, open_revise, seed_round, wait_saved
 

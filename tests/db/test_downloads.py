@@ -1,4 +1,4 @@
-"""core.downloads: the current text as .txt/.md/.docx, the document's edit log."""
+"""core.data.downloads: the current text as .txt/.md/.docx, the document's edit log."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import json
 import pytest
 from docx import Document as DocxDocument
 
-from core import documents, downloads, rounds
+from core import documents
+from core.data import downloads
 from core.db import session_scope
 from core.errors import InputError
+from core.revision import rounds
 from tests.proposers_for_tests import ReplaceProposer
 
 TEXT = "We recieve teh report.\n\nIt is teh one."

@@ -14,11 +14,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import documents, rounds, users
-from core.db import session_scope
-from core.edits import diff
-from core.errors import InputError
-from core.export import (
+from core import documents, users
+from core.data.export import (
     ROW_FIELDS,
     ExportFilters,
     export_log,
@@ -28,8 +25,12 @@ from core.export import (
     summarize,
     write_parquet,
 )
+from core.db import session_scope
+from core.errors import InputError
 from core.models import Project
 from core.proposers.base import SpecData
+from core.revision import rounds
+from core.text.edits import diff
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "She go to school every day. The results was good.\nIn order to win, we try hard."

@@ -10,11 +10,13 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
-from core import documents, feedback, muting, preference, rounds
+from core import documents
 from core.db import session_scope
 from core.errors import InputError
+from core.learning import muting, preference
 from core.models import LearningProfile, Mute, User
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Suggestion
+from core.revision import feedback, rounds
 
 
 class RuleProposer:
@@ -352,7 +354,7 @@ def test_preference_model_predicts_orders_and_hides_below_threshold(engine) -> N
 
 
 def test_map_span_through_changes() -> None:
-    from core.edits import Edit
+    from core.text.edits import Edit
 
     changes_ = [Edit(0, 4, "alot", "a lot"), Edit(10, 10, "", "very "), Edit(20, 32, "irregardless", "regardless")]
     assert feedback.map_span(changes_, 6, 9) == (7, 10)  # after one growing change

@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from core import documents, rounds
+from core import documents
+from core.data.export import ExportFilters, export_log
 from core.db import session_scope
-from core.edits import Edit, diff
 from core.errors import InputError
-from core.export import ExportFilters, export_log
-from core.finetune import FinetuneConfig, FinetuneJob, finetune, lineage, trace_edit
 from core.models import ProposerSpec, TrainingRun
 from core.proposers.base import SpecData
 from core.proposers.registry import get_or_create_spec, release_proposers, spec_from_row
+from core.revision import rounds
+from core.text.edits import Edit, diff
+from core.training.finetune import FinetuneConfig, FinetuneJob, finetune, lineage, trace_edit
 
 REPO = Path(__file__).resolve().parents[2]
 PAIRS = [
@@ -197,7 +198,7 @@ def test_cli_finetune_and_models(tmp_path: Path, tiny_models: dict) -> None:
 
 
 def test_kto_weights_balance_desirable_and_undesirable() -> None:
-    from core.finetune import kto_weights
+    from core.training.finetune import kto_weights
 
     assert kto_weights([True, False]) == (1.0, 1.0)
     assert kto_weights([True] + [False] * 3) == (3.0, 1.0)  # 3 x 1 desirable vs 3 undesirable

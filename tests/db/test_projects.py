@@ -1,10 +1,11 @@
 import pytest
 
-from core import documents, projects, rounds
+from core import documents, projects
 from core.db import session_scope
 from core.errors import InputError
 from core.models import ProposerSpec
 from core.proposers.base import SpecData
+from core.revision import rounds
 from core.users import create_user
 
 TEXT = "This are a sentence with a error in it."

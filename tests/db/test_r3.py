@@ -13,13 +13,14 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from core import documents, rounds
+from core import documents
+from core.data.r3 import export_thread, export_threads, import_r3_paths, read_paths
 from core.db import session_scope
-from core.edits import diff
 from core.errors import InputError
 from core.models import Decision, Document, Round, Thread, User, Version
 from core.models import Edit as EditRow
-from core.r3 import export_thread, export_threads, import_r3_paths, read_paths
+from core.revision import rounds
+from core.text.edits import diff
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "r3"
 REPO = Path(__file__).resolve().parents[2]
@@ -237,9 +238,9 @@ def test_cli_import_and_export_r3(tmp_path: Path) -> None:
 
 def test_imported_specs_are_not_offered_as_proposers(tmp_path):
     from core import db
+    from core.data.r3 import import_r3_paths
     from core.db import session_scope
     from core.proposers.registry import list_specs
-    from core.r3 import import_r3_paths
     from tests.conftest import REPO
 
     engine = db.open_database(f"sqlite:///{tmp_path / 'r3.db'}")

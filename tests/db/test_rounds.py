@@ -3,10 +3,11 @@ import threading
 import pytest
 from sqlmodel import select
 
-from core import documents, rounds
+from core import documents
 from core.db import session_scope
 from core.errors import ConflictError, InputError
 from core.models import Decision, Round, Version
+from core.revision import rounds
 from tests.proposers_for_tests import BlockingProposer, FailingProposer, ReplaceProposer
 
 TEXT = "Teh cat sat on teh mat. It was a sunny day. Teh end."

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from core import analytics, simulate
 from core.cli import main
 from core.db import session_scope
-from core.edits import Edit
 from core.errors import InputError
+from core.learning import analytics
 from core.models import Decision, Document, Project, Round, Thread, User
+from core.text.edits import Edit
+from core.training import simulate
 from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer
 

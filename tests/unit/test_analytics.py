@@ -1,4 +1,4 @@
-"""core.analytics on known records: every figure checked against a hand count."""
+"""core.learning.analytics on known records: every figure checked against a hand count."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import analytics
-from core.analytics import EditRecord, Filters, RoundText
+from core.learning import analytics
+from core.learning.analytics import EditRecord, Filters, RoundText
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import edits as edits_mod
-from core.edits import Edit, apply_edits, diff, span_to_edits
 from core.errors import ConflictError, InputError
-from core.text import tokenize
+from core.text import edits as edits_mod
+from core.text.edits import Edit, apply_edits, diff, span_to_edits
+from core.text.segment import tokenize
 from tests.conftest import shared_data
 from tests.unit.test_text import FRAGMENTS
 

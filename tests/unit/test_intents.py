@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError, RedraftError
-from core.intents import (
+from core.proposers.intents import (
     INTENTS,
     MODEL_PATH,
     Embedder,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.edits import apply_edits
+from core.data.iterater import edits_from_actions
 from core.errors import InputError
-from core.iterater import edits_from_actions
-from core.text import tokenize
+from core.text.edits import apply_edits
+from core.text.segment import tokenize
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "iterater"
 

@@ -1,4 +1,4 @@
-"""core.preference without a database: features, fitting, the per-person prior, storage, calibration."""
+"""core.learning.preference without a database: features, fitting, the per-person prior, storage, calibration."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from core import preference as P
-from core.edits import Edit
+from core.learning import preference as P
 from core.models import LearningProfile
+from core.text.edits import Edit
 
 SPELL = dict(intent="fluency", source="lt:SPELL")
 COMMA = dict(intent="fluency", source="lt:COMMA")

@@ -4,10 +4,11 @@ import pytest
 
 from core.errors import InputError
 from core.proposers import make_request
-from core.proposers.base import Avoid, Example, Sentence
+from core.proposers.base import Avoid, Example
 from core.proposers.guards import GuardSettings, change_ratio, check_output, repetition
 from core.proposers.prompts import DEFAULT_PREFIXES, build_messages, parse_reply, seq2seq_prefixes
 from core.proposers.rewrites import Generated, rewrite_suggestion
+from core.text.segment import Sentence
 
 # --- parse_reply -----------------------------------------------------------------------------
 

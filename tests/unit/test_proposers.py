@@ -6,13 +6,13 @@ import threading
 
 import pytest
 
-from core.edits import apply_edits
 from core.errors import InputError, ProposerError
 from core.proposers import check_intents, make_request, propose_edits, to_edits
 from core.proposers.base import DEFAULT_INTENTS, Suggestion
 from core.proposers.builtin import BuiltinProposer
 from core.proposers.cache import ProposalCache, cache_key
 from core.proposers.registry import parse_spec
+from core.text.edits import apply_edits
 
 TEXT = "Intro. This is is a test , and i has a apple. The end."
 

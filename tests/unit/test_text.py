@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError
-from core.text import Token, split_sentences, token_kind, token_strings, tokenize
+from core.text.segment import Token, split_sentences, token_kind, token_strings, tokenize
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "iterater"
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import InputError
-from core.trl_data import (
+from core.data.trl_data import (
     CHAT,
     PromptFormat,
     build_rows,
@@ -22,6 +21,7 @@ from core.trl_data import (
     save_splits,
     standing_rows,
 )
+from core.errors import InputError
 
 _ids = iter(range(1, 10_000))
 
@@ -32,7 +32,7 @@ def row(
     when: str = "2026-01-01T00:00:00+00:00",
     kind: str = "builtin", params: dict | None = None, offset: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A decision-log row as core.export writes it (the fields the TRL builders read)."""
+    """A decision-log row as core.data.export writes it (the fields the TRL builders read)."""
     offset = sentence.index(before) if offset is None else offset
     head, tail = sentence[:offset], sentence[offset + len(before) :]
     final = {"accept": after, "modify": modified, "reject": before}.get(action)
@@ -99,8 +99,9 @@ def test_dpo_kto_reward_rows_in_trl_field_names() -> None:
 
 
 def test_chat_rows_carry_the_chat_proposers_prompt() -> None:
-    from core.proposers.base import ProposalRequest, Sentence
+    from core.proposers.base import ProposalRequest
     from core.proposers.prompts import build_messages
+    from core.text.segment import Sentence
 
     dpo = list(build_rows("dpo", [row(S, "go", "goes", "accept")], CHATF))[0]
     expected = build_messages(

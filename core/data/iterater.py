@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from typing import Any
 
-from core.edits import Edit, apply_edits, span_to_edits, widen_to_whitespace
 from core.errors import InputError
+from core.text.edits import Edit, apply_edits, span_to_edits, widen_to_whitespace
 
 
 def _text(value: Any) -> str:

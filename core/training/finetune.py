@@ -34,13 +34,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.config import load_settings
+from core.data.export import ExportFilters, iter_decision_rows
+from core.data.trl_data import PromptFormat, TrlSplits, make_splits, read_log_file
 from core.db import session_scope
 from core.errors import ConflictError, InputError, NotFoundError
-from core.export import ExportFilters, iter_decision_rows
 from core.models import ProposerSpec, TrainingRun, utcnow
 from core.proposers.base import SpecData
 from core.proposers.registry import MODEL_KINDS, get_or_create_spec, spec_from_row
-from core.trl_data import PromptFormat, TrlSplits, make_splits, read_log_file
 
 METHODS = ("sft", "dpo", "kto")
 # Learning rates that usually work: preference methods move the policy less.

@@ -34,7 +34,7 @@ from core.models import ACTIONS, Decision, Document, Edit, Project, ProposerSpec
 
 # Characters of base text kept on each side of the sentence (the neighbourhood a model sees).
 NEIGHBOUR_CHARS = 200
-# How far from an edit the sentence is looked for (as in core.feedback.edit_context).
+# How far from an edit the sentence is looked for (as in core.revision.feedback.edit_context).
 SENTENCE_CHARS = 160
 FETCH_BATCH = 2000
 PARQUET_BATCH = 10_000
@@ -98,7 +98,7 @@ class ExportFilters:
     """Which decisions to export. Every field narrows; the defaults export everything.
 
     `latest_only` keeps one row per (edit, person): the state their decisions leave it in (undo steps
-    back, as in core.rounds.replay); edits left pending are dropped. `dedupe` drops rows that repeat
+    back, as in core.revision.rounds.replay); edits left pending are dropped. `dedupe` drops rows that repeat
     an identical pair (same sentence, same change, same action and rewrite).
     """
 
@@ -313,7 +313,7 @@ class _TextCache:
 
 
 def sentence_window(text: str, start: int, end: int) -> tuple[int, int]:
-    """(sentence start, sentence end) around text[start:end]: the rule of core.feedback.edit_context, which
+    """(sentence start, sentence end) around text[start:end]: the rule of core.revision.feedback.edit_context, which
     is what an Edit row's `context` holds, so the two agree."""
     lo = max(0, start - SENTENCE_CHARS)
     hi = min(len(text), end + SENTENCE_CHARS)

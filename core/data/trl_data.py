@@ -12,7 +12,7 @@
 The prompt is what the proposer is asked at inference: a CoEdIT instruction prefix per intent
 before the sentence for seq2seq models, the chat messages of `core.proposers.prompts.build_messages`
 for chat models (conversational rows: lists of {role, content}). Rows come from the decision log
-(`core.export` rows, live or read back from a JSONL/Parquet export); only the decision that stands
+(`core.data.export` rows, live or read back from a JSONL/Parquet export); only the decision that stands
 per edit and person counts. Train/test splits are by document, never by row.
 """
 
@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.data.export import final_text, pair_key, split_documents
 from core.errors import InputError
-from core.export import final_text, pair_key, split_documents
-from core.proposers.base import ProposalRequest, Sentence
+from core.proposers.base import ProposalRequest
 from core.proposers.prompts import build_messages, seq2seq_prefixes
+from core.text.segment import Sentence
 
 KINDS = ("sft", "dpo", "kto", "reward")
 DECIDED = ("accept", "reject", "modify")
@@ -410,7 +411,7 @@ def to_dataset_dict(splits: TrlSplits):  # noqa: ANN201 - datasets.DatasetDict
 def save_splits(splits: TrlSplits, out: str | Path, file_format: str = "hf", push_to_hub: str | None = None) -> Path:
     """Write the splits: a DatasetDict folder (hf, `datasets.load_from_disk`), or train/test .jsonl or
     .parquet files in the folder `out` (`datasets.load_dataset("json"|"parquet", data_files=...)`)."""
-    from core.export import push_dataset, write_jsonl
+    from core.data.export import push_dataset, write_jsonl
 
     out = Path(out)
     if file_format == "hf":
@@ -439,7 +440,7 @@ def save_splits(splits: TrlSplits, out: str | Path, file_format: str = "hf", pus
 
 
 def read_log_file(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Decision-log rows from a JSONL or Parquet export (core.export), for building TRL data offline."""
+    """Decision-log rows from a JSONL or Parquet export (core.data.export), for building TRL data offline."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"No export at {path}.")

@@ -6,9 +6,9 @@
   neighbouring words (so it is found even where the text around it was rewritten).
 - Free-text feedback of every round of the thread is carried into each later request, with a few of
   the person's accepted and rewritten edits as examples (prompted models put both in the prompt).
-- Muting (`core.muting`): edits of rules or intents the person (or an admin, for the project) muted
+- Muting (`core.learning.muting`): edits of rules or intents the person (or an admin, for the project) muted
   are stored but hidden, with the reason.
-- Preference (`core.preference`): each new edit gets the person's predicted acceptance; edits below
+- Preference (`core.learning.preference`): each new edit gets the person's predicted acceptance; edits below
   the person's threshold are hidden like muted ones. The review lists edits most-likely first.
 
 A person's learning can be switched off (`LearningProfile.learning`, the simulator's --no-learning):
@@ -25,11 +25,11 @@ from typing import TypeVar
 
 from sqlmodel import Session, select
 
-from core import muting, preference
-from core.edits import Edit, diff
+from core.learning import muting, preference
 from core.models import Decision, Document, Round, Thread, Version
 from core.models import Edit as EditRow
 from core.proposers.base import Avoid, Example
+from core.text.edits import Edit, diff
 
 NEIGHBOUR_WORDS = 3
 CONTEXT_CHARS = 160
@@ -109,7 +109,7 @@ def map_span(changes: Sequence[Edit], start: int, end: int) -> tuple[int, int] |
 
 def decided_edits(session: Session, thread: Thread) -> list[tuple[EditRow, str, str | None, str]]:
     """(edit, final action, rewritten text, base text) for every decided edit of the thread's owner."""
-    from core.rounds import replay  # local: rounds imports this module
+    from core.revision.rounds import replay  # local: rounds imports this module
 
     query = (
         select(EditRow, Decision, Version.text)

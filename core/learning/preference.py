@@ -14,7 +14,7 @@ The model is refit when its person proposes a round after new decisions (`curren
 is refit after each round. It is stored with the person's learning settings in `LearningProfile`
 (threshold, automatic muting, learning on/off); the weights are a compact .npz blob (no pickle).
 A fit also measures held-out accuracy and calibration on the person's latest decisions (again
-whenever their decisions grew by a tenth); `core.analytics.preference_quality` scores the stored
+whenever their decisions grew by a tenth); `core.learning.analytics.preference_quality` scores the stored
 predictions, each made before its decision.
 """
 
@@ -36,11 +36,11 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.edits import Edit
 from core.errors import InputError
 from core.models import Decision, Document, LearningProfile, Round, Thread, utcnow
 from core.models import Edit as EditRow
-from core.text import token_strings
+from core.text.edits import Edit
+from core.text.segment import token_strings
 
 N_FEATURES = 2**18
 MIN_DECISIONS = 20  # fewer decided edits in the project: no model (too little to learn from)
@@ -448,7 +448,7 @@ def decision_examples(
 ) -> list[Example]:
     """Every decided edit in the project (of one person, if given), one per (edit, person): the
     latest decision after undos. Ordered by when it was decided."""
-    from core.rounds import replay  # local: rounds imports feedback, which imports this module
+    from core.revision.rounds import replay  # local: rounds imports feedback, which imports this module
 
     query = (
         select(

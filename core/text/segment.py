@@ -9,15 +9,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pysbd
 import regex
 
 from core.errors import InputError
-
-if TYPE_CHECKING:  # imported at call time: core.proposers imports core.edits, which imports this module
-    from core.proposers.base import Sentence
 
 TokenKind = Literal["word", "space", "punct"]
 
@@ -36,6 +33,18 @@ _TOKEN_RE = regex.compile(rf"({_WORD})|(\s+)|(\X)", regex.V1)
 # Same alternation without groups: findall then returns plain strings (the fast path in diff).
 TOKEN_PATTERN = regex.compile(rf"{_WORD}|\s+|\X", regex.V1)
 _KINDS: dict[int, TokenKind] = {1: "word", 2: "space", 3: "punct"}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the document with its character offsets and neighbourhood."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    context_before: str = ""
+    context_after: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +200,6 @@ def split_sentences(text: str, context: int = 1) -> list[Sentence]:
     wrap: a line that does not end a sentence followed by one starting in lower case.
     Context is the original text between the neighbouring sentences (formatting kept).
     """
-    from core.proposers.base import Sentence
-
     if context < 0:
         raise InputError(f"context must be 0 or more sentences, not {context}")
     spans = sentence_spans(text)

@@ -6,7 +6,7 @@ rejects it otherwise, with optional noise (each decision flipped with probabilit
 biased user additionally rejects the edits of chosen rules or intents, whatever they do.
 
 A run creates a simulated user (and by default its own project), imports each document, and goes
-through the ordinary round engine (`core.rounds`): threads, rounds, edits and decisions are the
+through the ordinary round engine (`core.revision.rounds`): threads, rounds, edits and decisions are the
 same rows a person's work makes, with `simulated=True`, so analytics and exports work on them.
 The references are kept in the project's settings under "simulation" for distance-by-round.
 
@@ -27,14 +27,16 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core import documents, preference, rounds
+from core import documents
 from core.config import ROOT
 from core.db import session_scope
-from core.edits import Edit, apply_edits
 from core.errors import InputError
+from core.learning import preference
 from core.models import Project, User, utcnow
 from core.proposers.base import Proposer
-from core.text import token_strings
+from core.revision import rounds
+from core.text.edits import Edit, apply_edits
+from core.text.segment import token_strings
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CONLL14_M2 = SHARED_DATA / "conll14" / "official-2014.combined.m2"

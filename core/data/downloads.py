@@ -1,6 +1,6 @@
 """Files a person downloads from a document: its current text (.txt, .md, .docx) and its edit log.
 
-The edit log is core.export's decision log narrowed to one document (one row per decision, as
+The edit log is core.data.export's decision log narrowed to one document (one row per decision, as
 JSONL or CSV), so the columns match every other export.
 """
 
@@ -12,9 +12,10 @@ import unicodedata
 
 from sqlmodel import Session
 
-from core import documents, rounds
+from core import documents
+from core.data.export import ExportFilters, log_bytes
 from core.errors import InputError
-from core.export import ExportFilters, log_bytes
+from core.revision import rounds
 
 TEXT_FORMATS: dict[str, str] = {
     "txt": "text/plain",

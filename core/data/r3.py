@@ -30,14 +30,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core import documents, feedback
+from core import documents
+from core.data.iterater import edits_from_actions
 from core.db import session_scope
 from core.errors import InputError, NotFoundError
-from core.iterater import edits_from_actions
 from core.models import Decision, Document, ProposerSpec, Round, Thread, User, Version, utcnow
 from core.models import Edit as EditRow
 from core.proposers.base import SpecData
 from core.proposers.registry import spec_fingerprint
+from core.revision import feedback
 
 IMPORTED_KIND = "imported"  # a spec that only labels where edits came from; it cannot propose
 DEFAULT_ANNOTATOR = "r3-annotator"
@@ -463,7 +464,7 @@ def import_session(
             counts.rejected += action == "reject"
         result_text = rlog.after_human
         if result_text is None:  # no human result logged: the accepted actions applied
-            from core.edits import apply_edits
+            from core.text.edits import apply_edits
 
             accepted = [
                 e
@@ -524,7 +525,7 @@ def representation(before: str, after: str, intent: str | None) -> list[list[str
 
 
 def _state(decisions: list[Decision]) -> tuple[str, str | None]:
-    from core.rounds import replay
+    from core.revision.rounds import replay
 
     return replay(decisions)
 
@@ -612,7 +613,7 @@ def export_thread(session: Session, thread_id: int) -> dict[str, Any]:
             actions = restored
         result = session.get(Version, rnd.result_version_id).text if rnd.result_version_id else None
         if result is None:
-            from core.rounds import apply_decided, edit_states
+            from core.revision.rounds import apply_decided, edit_states
 
             result = apply_decided(base, edit_states(session, rnd.id, thread.user_id))
         after_revision = meta.get("after_revision") if "after_revision" in meta else _apply_all(base, rows)
@@ -635,7 +636,7 @@ def export_thread(session: Session, thread_id: int) -> dict[str, Any]:
 
 
 def _apply_all(base: str, rows: list[EditRow]) -> str:
-    from core.edits import Edit, apply_edits
+    from core.text.edits import Edit, apply_edits
 
     return apply_edits(base, [Edit(start=r.start, end=r.end, before=r.before, after=r.after) for r in rows])
 

@@ -1,10 +1,10 @@
 """`accelerate launch` entry for fine-tuning: the same as `python -m core finetune ...`.
 
-    accelerate launch --num_processes 4 -m core.finetune_entry --spec 3 --method dpo --lora
+    accelerate launch --num_processes 4 -m core.training.finetune_entry --spec 3 --method dpo --lora
     accelerate launch --num_processes 4 core/finetune_entry.py --spec 3 --method sft   # as a script path
 
 `--database-url URL` may be given anywhere on the line. Every process reads the same decisions; the main
-process records the TrainingRun, saves the model and registers the new proposer (see core.finetune).
+process records the TrainingRun, saves the model and registers the new proposer (see core.training.finetune).
 """
 
 from __future__ import annotations

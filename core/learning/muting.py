@@ -157,7 +157,7 @@ def decision_tallies(
 ) -> dict[tuple[str, str], Counter]:
     """(kind, value) -> Counter of final actions ("accept", "reject", "modify") of this person in the
     project, counting only decisions made after `since[(kind, value)]` when given."""
-    from core.rounds import replay  # local: rounds imports feedback, which imports this module
+    from core.revision.rounds import replay  # local: rounds imports feedback, which imports this module
 
     query = (
         select(EditRow.id, EditRow.source, EditRow.intent, Decision.action, Decision.modified_text, Decision.created_at)

@@ -15,15 +15,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core import documents, feedback, projects
+from core import documents, projects
 from core.db import session_scope
-from core.edits import Edit, apply_edits
 from core.errors import ConflictError, InputError, NotFoundError, RedraftError
 from core.models import ACTIONS, Decision, Round, Thread, Version, utcnow
 from core.models import Edit as EditRow
 from core.proposers import make_request
 from core.proposers.base import DEFAULT_INTENTS, ProgressCallback, Proposer, SpecData
 from core.proposers.registry import build_proposer, get_or_create_spec, spec_from_row
+from core.revision import feedback
+from core.text.edits import Edit, apply_edits
 
 DEFAULT_MAX_DEPTH = 3  # as in R3
 # Rounds this process is proposing right now (a double click must not start a second one).

@@ -1,6 +1,6 @@
 """Atomic edits: diff two texts into word-aligned edits, apply any subset of them.
 
-`diff(before, after)` returns edits that never cut a word (words as `core.text.tokenize` sees
+`diff(before, after)` returns edits that never cut a word (words as `core.text.segment.tokenize` sees
 them), do not overlap, are sorted, and rebuild `after` exactly when all are applied. Cost grows
 with the size of the change, not the square of the document: texts are aligned in coarse units
 first (lines and sentences for long texts, then space-separated pieces) with rapidfuzz's
@@ -19,7 +19,7 @@ import regex
 from rapidfuzz.distance import Indel
 
 from core.errors import ConflictError, InputError
-from core.text import TOKEN_PATTERN, token_kind
+from core.text.segment import TOKEN_PATTERN, token_kind
 
 
 @dataclass(frozen=True)

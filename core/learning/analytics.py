@@ -94,7 +94,7 @@ def _proposer_label(spec: ProposerSpec | None) -> str:
 
 def load_records(session: Session, filters: Filters = Filters()) -> list[EditRecord]:
     """Every proposed edit matching the filters, with the thread owner's final decision."""
-    from core.rounds import replay  # local: rounds pulls in the proposers
+    from core.revision.rounds import replay  # local: rounds pulls in the proposers
 
     query = (
         select(EditRow, Round, Thread, Document, User.name, User.simulated)
@@ -318,7 +318,7 @@ def decision_times(records: Iterable[EditRecord], by: str | None = None) -> list
 def hidden_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
     """Hidden edits per reason group and value (muted rule X, below threshold, ...), with how many the
     person chose to look at and decide anyway, and how many of those they accepted."""
-    from core.feedback import hidden_group
+    from core.revision.feedback import hidden_group
 
     groups: dict[tuple[str, str], dict[str, int]] = defaultdict(
         lambda: {"hidden": 0, "shown_anyway": 0, "accepted_anyway": 0}
@@ -344,7 +344,7 @@ def preference_quality(records: Iterable[EditRecord], bins: int = 10) -> dict[st
     """How well stored predictions (made before each decision, so held out) matched the decisions:
     accuracy at 0.5, Brier score, expected calibration error, and the calibration curve.
     Hidden edits nobody decided are not counted (their outcome is unknown)."""
-    from core.preference import calibration_bins
+    from core.learning.preference import calibration_bins
 
     pairs = [(r.predicted_accept, r.accepted) for r in records if r.predicted_accept is not None and r.decided]
     if not pairs:
@@ -378,7 +378,7 @@ class RoundText:
 def distance_by_round(texts: Sequence[RoundText], references: dict[int, str]) -> list[dict[str, object]]:
     """Mean token edit distance to the reference after each depth (a thread that stopped earlier
     keeps its last text), and its share of the starting distance."""
-    from core.simulate import token_distance, words
+    from core.training.simulate import token_distance, words
 
     by_doc: dict[int, dict[int, str]] = defaultdict(dict)
     for t in texts:
