@@ -7,7 +7,7 @@ import streamlit as st
 from core import documents
 from core.db import session_scope
 from core.errors import RedraftError
-from core.revision import rounds
+from core.revision import review
 from ui.diff_view import diff_view
 from ui.pickers import document_picker
 from ui.state import current_user_id, engine, flash, show_flashes
@@ -27,7 +27,7 @@ with session_scope(eng) as s:
     for v in versions:
         if v.round_id is not None and v.round_id not in depth_by_round:
             try:
-                depth_by_round[v.round_id] = rounds.get_round(s, v.round_id).depth
+                depth_by_round[v.round_id] = review.get_round(s, v.round_id).depth
             except RedraftError:
                 pass  # the round is gone; the origin still says "round"
 by_id = {v.id: v for v in versions}

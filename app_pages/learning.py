@@ -15,7 +15,6 @@ from core.learning import analytics, muting, preference
 from core.models import Project, User
 from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
-from core.revision.feedback import hidden_value
 from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
 
 st.title("Learning")
@@ -108,8 +107,8 @@ mine = [m for m in mutes if m.user_id is not None]
 project_wide = [m for m in mutes if m.user_id is None]
 hidden_by_value: dict[str, int] = {}
 for r in records:
-    if r.hidden and r.hidden_reason:
-        value = hidden_value(r.hidden_reason)
+    if r.hidden and r.hidden_kind:
+        value = r.hidden_value
         if value:
             hidden_by_value[value] = hidden_by_value.get(value, 0) + 1
 

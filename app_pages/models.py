@@ -8,7 +8,8 @@ import streamlit as st
 from core.data.export import ExportFilters, filter_options, summarize
 from core.db import session_scope
 from core.errors import RedraftError
-from core.proposers.registry import MODEL_KINDS, register_spec
+from core.proposers.registry import MODEL_KINDS
+from core.specs import register_spec
 from core.training.finetune import METHODS, FinetuneConfig, FinetuneJob, lineage, training_runs
 from ui.state import engine, flash, show_flashes
 

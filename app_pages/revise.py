@@ -1,44 +1,46 @@
-"""Revise: propose edits on a document, review them inline, apply, go on to the next round."""
+"""Revise: propose edits on a document, review them inline, apply, go on to the next round.
+
+A thin page: it reads widgets, calls core.services, and renders. Proposing and "apply and
+continue" are jobs (rows): their progress shows from any tab or process, after a reload too.
+Every button names the round it was drawn for, so a stale tab acts on nothing it does not show.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core import documents
-from core.data import downloads
-from core.db import session_scope
+from core.data.downloads import LOG_FORMATS, TEXT_FORMATS, safe_filename
 from core.errors import RedraftError
-from core.learning import muting
+from core.models import JobStatus, RoundStatus, ThreadStatus
 from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS, SpecData
-from core.proposers.registry import list_specs, spec_fingerprint, spec_from_row
-from core.revision import feedback, rounds
-from ui import review, round_jobs
+from core.proposers.registry import spec_fingerprint
+from core.revision.apply import RoundNotUnderReview
+from core.revision.rounds import DEFAULT_MAX_DEPTH, RoundSettings
+from core.services import downloads, learning, revision
+from ui import review_widget
 from ui.pickers import document_picker
-from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
+from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
 DEFAULT_SPEC = SpecData(kind="builtin")
 DEFAULT_CHOICE = "builtin"
+SEEN_JOBS = "_rv_jobs_shown"  # job ids whose outcome this session has shown
 
 st.title("Revise")
 show_flashes()
 eng = engine()
-user_id = current_user_id()
+me = actor()
 
 doc_id, titles = document_picker(eng, "revise_doc", link_to_documents=True)
 
-with session_scope(eng) as s:
-    thread = rounds.latest_thread(s, doc_id, user_id)
-    rnd = rounds.current_round(s, thread.id) if thread else None
-    history = rounds.thread_rounds(s, thread.id) if thread else []
-    head = documents.head_version(s, doc_id)
-    specs = [(row.id, spec_from_row(row), row.name or "") for row in list_specs(s)]
+state = revision.revision_state(eng, me, doc_id)
+if state.reviewing and state.round is not None:
+    # Decisions the browser queued are stored before anything reads or applies the round.
+    review_widget.sync_decisions(eng, me, state.round.id or 0)
+    state = revision.revision_state(eng, me, doc_id)
+thread, rnd, history, head, job = state.thread, state.round, state.history, state.head, state.job
 thread_id = thread.id if thread else None
-job = round_jobs.get_job(eng, thread_id) if thread_id else None
-
-# Decisions the browser queued are stored before anything reads or applies the round.
-if rnd is not None and rnd.status == "reviewing":
-    review.sync_decisions(eng, rnd.id, user_id)
+specs = revision.proposer_choices(eng)
 
 
 # --- settings: proposer, intents, depth, feedback ------------------------------------------------
@@ -60,7 +62,7 @@ def _seed_settings() -> None:
     request = (last.request or {}) if last else {}
     intents = [i for i in request.get("intents", DEFAULT_INTENTS) if i in ALL_INTENTS] or list(DEFAULT_INTENTS)
     st.session_state.rv_intents = intents
-    st.session_state.rv_depth = int(request.get("max_depth", rounds.DEFAULT_MAX_DEPTH))
+    st.session_state.rv_depth = int(request.get("max_depth", DEFAULT_MAX_DEPTH))
     st.session_state.rv_feedback = (last.feedback or "") if last else ""
     choice = f"spec:{last.spec_id}" if last and f"spec:{last.spec_id}" in spec_choices else DEFAULT_CHOICE
     st.session_state.rv_spec = choice
@@ -110,10 +112,10 @@ def settings_form(disabled: bool) -> None:
     )
 
 
-def current_settings() -> rounds.RoundSettings:
+def current_settings() -> RoundSettings:
     spec = spec_choices[st.session_state.rv_spec][0]
     intents = tuple(st.session_state.get("rv_intents") or ())
-    return rounds.RoundSettings(
+    return RoundSettings(
         spec=spec,
         intents=intents,
         feedback=st.session_state.get("rv_feedback") or "",
@@ -121,47 +123,99 @@ def current_settings() -> rounds.RoundSettings:
     )
 
 
-def start_proposing() -> None:
-    settings = current_settings()
-    if not settings.intents:
-        flash("Choose at least one intent.", "warning")
-        return
-    with session_scope(eng) as s:
-        active = rounds.active_thread(s, doc_id, user_id)
-        active_id = active.id
-    round_jobs.start_propose(eng, active_id, settings)
+# --- actions (each names the state it was drawn for) ---------------------------------------------
+
+
+def _refused(exc: RedraftError) -> None:
+    if isinstance(exc, RoundNotUnderReview):
+        flash(
+            f"{md_escape(str(exc))} This page was out of date (another tab or process acted first); "
+            "it now shows the current state.",
+            "warning",
+        )
+    else:
+        flash(md_escape(str(exc)), "error")
+
+
+def on_propose() -> None:
+    try:
+        revision.propose(eng, me, doc_id, current_settings())
+    except RedraftError as exc:
+        _refused(exc)
+
+
+def on_apply(round_id: int) -> None:
+    try:
+        review_widget.sync_decisions(eng, me, round_id)  # what the browser queued goes in first
+        revision.apply_and_continue(eng, me, round_id, current_settings())
+    except RedraftError as exc:
+        _refused(exc)
+
+
+def on_finish(for_thread: int, round_id: int | None) -> None:
+    try:
+        if round_id is not None:
+            review_widget.sync_decisions(eng, me, round_id)  # what the browser queued goes in first
+        done = revision.finish(eng, me, for_thread, round_id)
+        if done.applied_round_depth is not None:
+            flash(f"Round {done.applied_round_depth} applied as version #{done.applied_version_id}.")
+    except RedraftError as exc:
+        _refused(exc)
+
+
+def on_cancel(job_id: int) -> None:
+    try:
+        revision.cancel_job(eng, me, job_id)
+    except RedraftError as exc:
+        _refused(exc)
 
 
 # --- a job running: progress, cancel -------------------------------------------------------------
 
 
 @st.fragment(run_every=0.5)
-def job_progress(for_thread: int) -> None:
-    running = round_jobs.get_job(eng, for_thread)
-    if running is None or running.finished:
+def job_progress(job_id: int) -> None:
+    running = revision.get_job(eng, job_id)
+    if running.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         st.rerun()
-    what = "Proposing edits" if running.kind == "propose" else "Applied; proposing the next round"
-    counted = f"{running.done} / {running.total} sentences" if running.total else "starting…"
-    st.progress(running.fraction, text=f"{what}: {counted} ({running.elapsed_s:.0f} s)")
-    cancelling = running.cancel.is_set()
-    if st.button("Cancelling…" if cancelling else "Cancel", icon=":material/cancel:", disabled=cancelling):
-        running.cancel.set()  # the next poll shows "Cancelling…"; the proposer stops at its next check
+    what = "Proposing edits" if running.kind == revision.PROPOSE else "Applied; proposing the next round"
+    if running.status == JobStatus.QUEUED:
+        counted = "waiting for a worker…"
+    elif running.progress_total:
+        counted = f"{running.progress_done} / {running.progress_total} sentences"
+    else:
+        counted = "starting…"
+    fraction = min(1.0, running.progress_done / running.progress_total) if running.progress_total else 0.0
+    elapsed = ""
+    if running.started_at is not None and running.heartbeat_at is not None:
+        elapsed = f" ({(running.heartbeat_at - running.started_at).total_seconds():.0f} s)"
+    st.progress(fraction, text=f"{what}: {counted}{elapsed}")
+    cancelling = running.cancel_requested
+    st.button(
+        "Cancelling…" if cancelling else "Cancel",
+        icon=":material/cancel:",
+        disabled=cancelling,
+        key=f"cancel_{job_id}",
+        on_click=on_cancel,
+        args=(job_id,),
+    )
 
 
-if job is not None and not job.finished:
+if job is not None and state.job_running:
     st.caption(f"Version #{head.id} · {len(head.text):,} characters")
-    job_progress(thread_id)
+    job_progress(job.id)
     st.stop()
 
-if job is not None and job.finished:
-    round_jobs.clear_job(eng, thread_id)
-    if job.error:
-        st.error(md_escape(job.error), icon=":material/error:")
-    elif job.round_status == "cancelled":
+if job is not None and job.id not in st.session_state.setdefault(SEEN_JOBS, set()):
+    st.session_state[SEEN_JOBS].add(job.id)
+    result = job.result or {}
+    if job.status == JobStatus.CANCELLED or result.get("round_status") == RoundStatus.CANCELLED:
         st.warning("Proposing was cancelled; nothing was stored for that round.", icon=":material/cancel:")
-    elif job.stop_reason:
-        st.success(f"The revision loop stopped: {md_escape(job.stop_reason)}.", icon=":material/flag:")
-    elif job.kind == "continue":
+    elif job.status in (JobStatus.FAILED, JobStatus.INTERRUPTED):
+        st.error(md_escape(job.error or "The job failed."), icon=":material/error:")
+    elif result.get("stop_reason"):
+        st.success(f"The revision loop stopped: {md_escape(result['stop_reason'])}.", icon=":material/flag:")
+    elif job.kind == revision.CONTINUE:
         st.success("Applied; the next round is ready for review.", icon=":material/check:")
 
 # --- the round under review -----------------------------------------------------------------------
@@ -170,47 +224,26 @@ if job is not None and job.finished:
 @st.fragment
 def review_panel(round_id: int, likely_first: bool) -> None:
     # Each decision in the browser reruns only this fragment, which stores it and answers.
-    review.show_round(eng, round_id, user_id, likely_first=likely_first)
+    review_widget.show_round(eng, me, round_id, likely_first=likely_first)
 
 
 def hidden_panel(round_id: int) -> None:
     """Why edits are hidden ("12 hidden from muted rules"), and unmuting what hides them."""
-    project_id = current_project_id()
-    with session_scope(eng) as s:
-        reasons = [h.row.hidden_reason for h in rounds.round_view(s, round_id, user_id).hidden]
-        values = {feedback.hidden_value(r) for r in reasons} - {None}
-        mutes = [(m.id, muting.describe(m)) for m in muting.list_mutes(s, project_id, user_id) if m.value in values]
-    if not reasons:
+    summary = learning.hidden_in_round(eng, me, round_id, current_project_id())
+    if not summary.counts:
         return
-    counts = " · ".join(f"{n} hidden from {label}" for label, n in feedback.hidden_counts(reasons))
+    counts = " · ".join(f"{n} hidden from {label}" for label, n in summary.counts)
     st.caption(f"{counts} — tick “Show hidden” above the text to see them.")
-    for mute_id, line in mutes:
+    for mute_id, line in summary.mutes:
         with st.container(horizontal=True, vertical_alignment="center"):
             st.text(line)
             if st.button("Unmute", key=f"unmute_{mute_id}", icon=":material/volume_up:"):
                 try:
-                    with session_scope(eng) as s:
-                        muting.unmute(s, mute_id, by_user_id=user_id)
+                    learning.unmute(eng, me, mute_id)
                     flash("Unmuted: its edits show from the next round on.")
                 except RedraftError as exc:
                     flash(md_escape(str(exc)), "error")
                 st.rerun()
-
-
-def finish(round_id: int | None, for_thread: int) -> None:
-    """End the thread; a round under review with accepted or rewritten edits is applied first."""
-    try:
-        applied = None
-        with session_scope(eng) as s:
-            if round_id is not None:
-                view = rounds.round_view(s, round_id, user_id)
-                if view.round.status == "reviewing" and (view.count("accept") or view.count("modify")):
-                    applied = (view.round.depth, rounds.apply_round(s, round_id, user_id).id)
-            rounds.finish_thread(s, for_thread)
-        if applied:
-            flash(f"Round {applied[0]} applied as version #{applied[1]}.")
-    except RedraftError as exc:
-        flash(md_escape(str(exc)), "error")
 
 
 def download_menu(label: str) -> None:
@@ -219,15 +252,13 @@ def download_menu(label: str) -> None:
         for fmt, name in (("txt", "Text (.txt)"), ("md", "Markdown (.md)"), ("docx", "Word (.docx)")):
 
             def make(fmt: str = fmt) -> bytes:
-                with session_scope(eng) as s:
-                    text = downloads.current_text(s, doc_id, user_id)
-                return downloads.text_bytes(text, fmt, title)
+                return downloads.current_text_bytes(eng, me, doc_id, fmt, title)
 
             st.download_button(
                 name,
                 data=make,
-                file_name=downloads.safe_filename(title, fmt),
-                mime=downloads.TEXT_FORMATS[fmt],
+                file_name=safe_filename(title, fmt),
+                mime=TEXT_FORMATS[fmt],
                 on_click="ignore",
                 key=f"dl_{fmt}",
                 width="stretch",
@@ -236,14 +267,13 @@ def download_menu(label: str) -> None:
         for fmt, name in (("jsonl", "Edit log (.jsonl)"), ("csv", "Edit log (.csv)")):
 
             def make_log(fmt: str = fmt) -> bytes:
-                with session_scope(eng) as s:
-                    return downloads.edit_log_bytes(s, doc_id, fmt)
+                return downloads.edit_log_bytes(eng, me, doc_id, fmt)
 
             st.download_button(
                 name,
                 data=make_log,
-                file_name=downloads.safe_filename(title + " edit log", fmt),
-                mime=downloads.LOG_FORMATS[fmt],
+                file_name=safe_filename(title + " edit log", fmt),
+                mime=LOG_FORMATS[fmt],
                 on_click="ignore",
                 key=f"dl_log_{fmt}",
                 width="stretch",
@@ -252,7 +282,7 @@ def download_menu(label: str) -> None:
 
 max_depth = int(st.session_state.rv_depth)
 
-if thread is not None and thread.status == "active" and rnd is not None and rnd.status == "reviewing":
+if state.reviewing and thread is not None and rnd is not None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(
             f"Round {rnd.depth} of at most {max_depth} · on version #{rnd.base_version_id} · "
@@ -266,12 +296,22 @@ if thread is not None and thread.status == "active" and rnd is not None and rnd.
     review_panel(rnd.id, likely_first)
     hidden_panel(rnd.id)
     with st.container(horizontal=True, vertical_alignment="center"):
-        if st.button("Apply and continue", type="primary", icon=":material/fast_forward:", key="apply_continue"):
-            round_jobs.start_continue(eng, thread.id, rnd.id, user_id, current_settings())
-            st.rerun()
-        if st.button("Finish", icon=":material/flag:", key="finish", help="Apply this round's decisions and stop."):
-            finish(rnd.id, thread.id)
-            st.rerun()
+        st.button(
+            "Apply and continue",
+            type="primary",
+            icon=":material/fast_forward:",
+            key="apply_continue",
+            on_click=on_apply,
+            args=(rnd.id,),
+        )
+        st.button(
+            "Finish",
+            icon=":material/flag:",
+            key="finish",
+            help="Apply this round's decisions and stop.",
+            on_click=on_finish,
+            args=(thread.id, rnd.id),
+        )
         download_menu("Download")
     with st.expander("Settings for the next round", expanded=False):
         settings_form(disabled=False)
@@ -279,40 +319,32 @@ if thread is not None and thread.status == "active" and rnd is not None and rnd.
 
 # --- no round under review: start one ------------------------------------------------------------
 
-if thread is not None and thread.status == "finished":
-    done = sum(1 for r in history if r.status == "applied")
+if thread is not None and thread.status == ThreadStatus.FINISHED:
+    done = sum(1 for r in history if r.status == RoundStatus.APPLIED)
     st.success(
         f"This revision is finished ({md_escape(thread.stop_reason or 'finished')}) after {done} applied round(s). "
         f"Version #{head.id} is the current text.",
         icon=":material/task_alt:",
     )
-elif rnd is not None and rnd.status == "failed":
+elif rnd is not None and rnd.status == RoundStatus.FAILED:
     st.error(f"Round {rnd.depth} failed: {md_escape(rnd.error or 'unknown error')}", icon=":material/error:")
-elif rnd is not None and rnd.status == "cancelled":
+elif rnd is not None and rnd.status == RoundStatus.CANCELLED:
     st.warning(f"Round {rnd.depth} was cancelled.", icon=":material/cancel:")
-elif rnd is not None and rnd.status == "proposing":
-    st.warning(
-        f"Round {rnd.depth} was interrupted while proposing (the app restarted). Propose again to go on.",
-        icon=":material/warning:",
-    )
-elif rnd is not None and rnd.status == "applied":
+elif rnd is not None and rnd.status == RoundStatus.APPLIED:
     st.info(f"Round {rnd.depth} is applied. Propose the next round or finish.", icon=":material/info:")
 
 st.caption(f"Version #{head.id} · {len(head.text):,} characters")
 with st.container(border=True):
     settings_form(disabled=False)
     with st.container(horizontal=True, vertical_alignment="center"):
-        new_thread = thread is None or thread.status == "finished"
-        if st.button(
+        new_thread = thread is None or thread.status == ThreadStatus.FINISHED
+        st.button(
             "Propose" if not new_thread or thread is None else "Start a new revision",
             type="primary",
             icon=":material/auto_fix_high:",
             key="propose",
-        ):
-            start_proposing()
-            st.rerun()
-        if thread is not None and thread.status == "active" and rnd is not None:
-            if st.button("Finish", icon=":material/flag:", key="finish_idle"):
-                finish(None, thread.id)
-                st.rerun()
+            on_click=on_propose,
+        )
+        if thread is not None and thread.status == ThreadStatus.ACTIVE and rnd is not None:
+            st.button("Finish", icon=":material/flag:", key="finish_idle", on_click=on_finish, args=(thread.id, None))
         download_menu("Download")

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.db import get_engine, session_scope  # noqa: E402
 from core.documents import default_user  # noqa: E402
-from core.revision import rounds  # noqa: E402
+from core.revision import review  # noqa: E402
 
 st.set_page_config(page_title="Baseline", layout="wide")
 eng = get_engine()
@@ -27,11 +27,11 @@ with session_scope(eng) as s:
 
 def accept(edit_id: int) -> None:
     with session_scope(eng) as s:
-        rounds.decide(s, edit_id, user_id, "accept")
+        review.decide(s, edit_id, user_id, "accept")
 
 
 with session_scope(eng) as s:
-    view = rounds.round_view(s, round_id, user_id)
+    view = review.round_view(s, round_id, user_id)
 st.title("Plain buttons")
 st.caption(f"{view.count('pending')} pending · {view.count('accept')} accepted")
 for e in view.edits:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from core import documents
 from core.db import open_database, session_scope
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Suggestion
-from core.revision import rounds
+from core.revision import review, rounds, threads
 
 WORDS = ("teh", "recieve", "seperate", "definately", "occured", "untill", "wich", "beleive")
 FIXES = {
@@ -82,11 +82,11 @@ def seed(engine: Engine, edits: int, title: str = "Benchmark document") -> tuple
     with session_scope(engine) as s:
         doc = documents.create_document(s, title, document_text(edits))
         user_id = documents.default_user(s).id
-        thread = rounds.active_thread(s, doc.id, user_id)
+        thread = threads.active_thread(s, doc.id, user_id)
         doc_id, thread_id = doc.id, thread.id
     rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ScriptedProposer())
     with session_scope(engine) as s:
-        view = rounds.round_view(s, rnd.id, user_id)
+        view = review.round_view(s, rnd.id, user_id)
         if len(view.edits) != edits:
             raise RuntimeError(f"expected {edits} edits, got {len(view.edits)} (status {rnd.status}: {rnd.error})")
     return doc_id, rnd.id, user_id

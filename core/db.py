@@ -3,6 +3,13 @@
 One engine per process and URL. SQLite gets WAL, a busy timeout and foreign keys
 in a `connect` event (measured: without the busy timeout concurrent writers fail
 with "database is locked"). PostgreSQL is used when DATABASE_URL says so.
+
+Transactions on SQLite: the driver's own transaction handling is switched off and
+SQLAlchemy emits BEGIN itself, so SAVEPOINTs nest inside the transaction (with the
+driver's handling, a SAVEPOINT's release committed on its own: a bulk decision was
+not all-or-nothing). `session_scope` begins IMMEDIATE: it takes the write lock at
+once, so a read-then-write transaction can never act on a snapshot another process
+has since changed. `read_scope` begins DEFERRED for pages that only read.
 """
 
 from __future__ import annotations
@@ -35,12 +42,21 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+    dbapi_conn.isolation_level = None  # BEGIN comes from _sqlite_begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:  # noqa: ANN001 - sqlalchemy Connection
+    mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+SQLITE_BEGIN_OPTION = "redraft_sqlite_begin"
 
 
 def make_engine(url: str) -> Engine:
@@ -52,6 +68,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -74,7 +91,10 @@ def dispose_engines() -> None:
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error, so nothing is half-written."""
+    """A session that commits on success and rolls back on any error, so nothing is half-written.
+
+    On SQLite it holds the write lock from its first statement on: keep model calls and other slow
+    work outside it."""
     session = Session(engine or get_engine(), expire_on_commit=False)
     try:
         yield session
@@ -84,6 +104,18 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reading only: on SQLite it takes no write lock, so it never waits for writers."""
+    engine = engine or get_engine()
+    bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}) if engine.dialect.name == "sqlite" else engine
+    session = Session(bind, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()  # ends the transaction without expiring what was read
 
 
 def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config

@@ -8,9 +8,10 @@ append-only; the latest per (edit, user) counts.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -18,13 +19,57 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Roles a user can have; the default local user is an admin.
-ROLES = ("admin", "writer", "annotator", "researcher")
-# How a version came to be.
-VERSION_ORIGINS = ("import", "paste", "round", "manual", "restore")
-# What a person can do to an edit; "undo" cancels that person's previous decision.
-ACTIONS = ("accept", "reject", "modify", "undo")
-ROUND_STATUSES = ("proposing", "reviewing", "applied", "finished", "failed", "cancelled")
+class Role(StrEnum):
+    """What a person may do (core.access); the default local user is an admin."""
+
+    ADMIN = "admin"
+    WRITER = "writer"
+    ANNOTATOR = "annotator"
+    RESEARCHER = "researcher"
+
+
+class VersionOrigin(StrEnum):
+    """How a version came to be."""
+
+    IMPORT = "import"
+    PASTE = "paste"
+    ROUND = "round"
+    MANUAL = "manual"
+    RESTORE = "restore"
+
+
+class RoundStatus(StrEnum):
+    PROPOSING = "proposing"  # a job is proposing its edits
+    REVIEWING = "reviewing"  # edits can be decided
+    APPLIED = "applied"  # decisions applied: result_version_id holds the text
+    FINISHED = "finished"  # closed without applying (thread finished, or no edits)
+    FAILED = "failed"  # the proposer failed or its job was interrupted
+    CANCELLED = "cancelled"
+
+
+# A round in one of these is "open": at most one per thread (a partial unique index holds it).
+OPEN_ROUND_STATUSES = (RoundStatus.PROPOSING, RoundStatus.REVIEWING)
+
+
+class ThreadStatus(StrEnum):
+    ACTIVE = "active"
+    FINISHED = "finished"
+
+
+class HiddenKind(StrEnum):
+    """Why an edit is stored hidden; its hidden_value names the rule or intent where there is one."""
+
+    PROJECT_MUTED_RULE = "project-muted-rule"
+    PROJECT_MUTED_INTENT = "project-muted-intent"
+    MUTED_RULE = "muted-rule"
+    MUTED_INTENT = "muted-intent"
+    BELOW_THRESHOLD = "below-threshold"
+
+
+# Kept as tuples for choices and validation.
+ROLES = tuple(Role)
+VERSION_ORIGINS = tuple(VersionOrigin)
+ROUND_STATUSES = tuple(RoundStatus)
 
 
 class User(SQLModel, table=True):
@@ -75,6 +120,18 @@ class Version(SQLModel, table=True):
 class Thread(SQLModel, table=True):
     """One person's revision trajectory of one document (annotators each get their own)."""
 
+    # One active thread per person and document, held by the database across processes.
+    __table_args__ = (
+        Index(
+            "uq_thread_active_per_user",
+            "document_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
     id: Optional[int] = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
@@ -100,6 +157,17 @@ class ProposerSpec(SQLModel, table=True):
 
 
 class Round(SQLModel, table=True):
+    # One open (proposing or reviewing) round per thread, held by the database across processes.
+    __table_args__ = (
+        Index(
+            "uq_round_open_per_thread",
+            "thread_id",
+            unique=True,
+            sqlite_where=text("status IN ('proposing', 'reviewing')"),
+            postgresql_where=text("status IN ('proposing', 'reviewing')"),
+        ),
+    )
+
     id: Optional[int] = Field(default=None, primary_key=True)
     thread_id: int = Field(foreign_key="thread.id", index=True, ondelete="CASCADE")
     depth: int = Field(default=1)
@@ -110,6 +178,8 @@ class Round(SQLModel, table=True):
     # intents asked for and other request settings, for tracing
     request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="proposing")
+    # The job proposing it (core.jobs): when that job dies, the round is freed.
+    job_id: Optional[int] = Field(default=None, foreign_key="job.id", ondelete="SET NULL")
     stop_reason: Optional[str] = None
     error: Optional[str] = Field(default=None, sa_column=Column(Text))
     # model outputs dropped with their reasons (empty, runaway, repetitive, ...)
@@ -134,7 +204,9 @@ class Edit(SQLModel, table=True):
     source: Optional[str] = None  # rule id or model name
     score: Optional[float] = None  # the proposer's own confidence
     predicted_accept: Optional[float] = None  # the preference model's estimate
-    hidden_reason: Optional[str] = None  # muted rule/intent, below threshold, ...
+    hidden_reason: Optional[str] = None  # the reason as shown ("muted rule: X")
+    hidden_kind: Optional[str] = None  # HiddenKind: why it is hidden, as data
+    hidden_value: Optional[str] = None  # the muted rule or intent, if any
     content_hash: str = Field(index=True)
     # the sentence (and neighbourhood) the edit sits in, for suppression and exports
     context: Optional[str] = Field(default=None, sa_column=Column(Text))
@@ -146,9 +218,12 @@ class Decision(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_decision_idempotency_key"),
         Index("ix_decision_edit_user", "edit_id", "user_id"),
+        Index("ix_decision_round_user", "round_id", "user_id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
+    # The round the decision was made on: a decision names the state it was made on.
+    round_id: Optional[int] = Field(default=None, foreign_key="round.id", ondelete="CASCADE")
     edit_id: int = Field(foreign_key="edit.id", index=True, ondelete="CASCADE")
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     action: str
@@ -205,4 +280,55 @@ class TrainingRun(SQLModel, table=True):
     output_dir: Optional[str] = None
     error: Optional[str] = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its worker stopped beating (process killed)
+
+
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(SQLModel, table=True):
+    """Background work as a row (core.jobs): any process shows it, cancels it, and sees it die."""
+
+    __table_args__ = (
+        Index("ix_job_status", "status"),
+        Index("ix_job_target", "target_kind", "target_id"),
+        # One active job per target (a double click, or two processes, start one).
+        Index(
+            "uq_job_active_target",
+            "kind",
+            "target_kind",
+            "target_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str  # propose | continue | finetune | export
+    owner_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    target_kind: str  # thread | spec | project ...
+    target_id: int
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=JobStatus.QUEUED)
+    progress_done: int = Field(default=0)
+    progress_total: int = Field(default=0)
+    message: Optional[str] = Field(default=None, sa_column=Column(Text))
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    cancel_requested: bool = Field(default=False)
+    worker: Optional[str] = None  # host:pid:thread of the worker that runs it
+    deadline_at: Optional[datetime] = None
+    heartbeat_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None

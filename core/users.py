@@ -58,6 +58,13 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def get_by_name(session: Session, name: str) -> User:
+    user = session.exec(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFoundError(f"No user named {name!r}; add one with 'python -m core user add'.")
+    return user
+
+
 def list_users(session: Session, *, include_simulated: bool = False) -> list[User]:
     query = select(User).order_by(User.name)
     if not include_simulated:

@@ -57,3 +57,43 @@ class BlockingProposer:
         while not request.cancelled and not self.release.is_set():
             self.release.wait(0.02)
         return ProposalResult(cancelled=request.cancelled)
+
+
+# --- kinds the registry builds from a stored spec (jobs run them in a worker) ---------------------
+
+BLOCKING_STARTED = threading.Event()
+BLOCKING_RELEASE = threading.Event()
+
+
+class SpecReplaceProposer(ReplaceProposer):
+    """ReplaceProposer built from a spec: params {"rules": {...}}; kind "test-replace"."""
+
+    def __init__(self, spec: SpecData) -> None:
+        super().__init__(dict(spec.params.get("rules") or {}))
+        self.spec = spec
+
+
+class SpecBlockingProposer:
+    """Waits until cancelled or BLOCKING_RELEASE is set; kind "test-blocking"."""
+
+    def __init__(self, spec: SpecData) -> None:
+        self.spec = spec
+
+    def propose(self, request: ProposalRequest) -> ProposalResult:
+        BLOCKING_STARTED.set()
+        while not request.cancelled and not BLOCKING_RELEASE.is_set():
+            BLOCKING_RELEASE.wait(0.02)
+        return ProposalResult(cancelled=request.cancelled)
+
+
+TEST_KINDS = {
+    "test-replace": "tests.proposers_for_tests:SpecReplaceProposer",
+    "test-blocking": "tests.proposers_for_tests:SpecBlockingProposer",
+}
+
+
+def register_test_kinds() -> None:
+    """Make the test kinds buildable in this process (a worker subprocess calls this too)."""
+    from core.proposers.registry import KINDS
+
+    KINDS.update(TEST_KINDS)

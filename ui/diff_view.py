@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.services import review_payload
 from core.text.edits import diff
-from ui import review
+from ui import review_widget
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,6 @@ class DiffSummary:
 def diff_view(old_text: str, new_text: str, *, key: str) -> DiffSummary:
     """Show how `old_text` became `new_text`: deletions struck through, insertions marked."""
     edits = diff(old_text, new_text)
-    data = review.diff_payload(old_text, new_text, edits, scope=key)
-    review.mount(data, key=key)
+    data = review_payload.diff_payload(old_text, new_text, edits, scope=key)
+    review_widget.mount(data, key=key)
     return DiffSummary(len(edits), data["summary"]["inserted"], data["summary"]["deleted"])

@@ -5,9 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core import documents
-from core.db import session_scope
-from ui.state import current_project_id
+from core.services import documents
+from ui.state import actor, current_project_id
 
 
 def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -> tuple[int, dict[int, str]]:
@@ -17,8 +16,7 @@ def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -
     `key`: a widget's key is dropped on pages that do not show it, and `document_id` is shared
     across pages, so the picker is seeded from it and writes the choice back to it.
     """
-    with session_scope(eng) as s:
-        docs = documents.list_documents(s, project_id=current_project_id())
+    docs = documents.list_documents(eng, actor(), current_project_id())
     if not docs:
         st.info("No documents yet: create one on the Documents page first.", icon=":material/info:")
         if link_to_documents:

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core import users
-from core.db import open_database, session_scope
-from core.documents import default_project, default_user
+from core.access import Actor
 from core.errors import RedraftError
+from core.services import accounts, worker
 
 
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
-    """The process-wide engine, migrated to head on first use."""
-    return open_database()
+    """The process-wide engine, migrated to head on first use; this process's job worker starts
+    with it (unless REDRAFT_WORKER=external leaves jobs to `python -m core worker`)."""
+    eng = worker.open_app_database()
+    _worker(eng.url.render_as_string(hide_password=False))
+    return eng
+
+
+@st.cache_resource(show_spinner=False)
+def _worker(url: str) -> threading.Event | None:
+    """One set of worker threads per process and database."""
+    if not worker.in_app_worker_enabled():
+        return None
+    return worker.start_threads(worker.open_app_database(url))
+
+
+def actor() -> Actor:
+    """The signed-in person, as the services take them."""
+    return accounts.actor(engine(), current_user_id())
 
 
 def login_required() -> bool:
@@ -29,8 +45,7 @@ def current_user_id() -> int:
     if "user_id" not in st.session_state:
         if login_required():
             st.stop()  # app.py shows the login form before any page runs
-        with session_scope(engine()) as s:
-            st.session_state.user_id = default_user(s).id
+        st.session_state.user_id = accounts.local_user_id(engine())
     return st.session_state.user_id
 
 
@@ -42,8 +57,7 @@ def login_form() -> None:
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Sign in", type="primary"):
             try:
-                with session_scope(engine()) as s:
-                    st.session_state.user_id = users.authenticate(s, name, password).id
+                st.session_state.user_id = accounts.sign_in(engine(), name, password)
                 st.rerun()
             except RedraftError as exc:
                 st.error(str(exc))
@@ -51,8 +65,7 @@ def login_form() -> None:
 
 def user_switcher() -> None:
     """Without login, pick who is working (annotators each get their own threads)."""
-    with session_scope(engine()) as s:
-        people = [(u.id, u.name, u.role) for u in users.list_users(s)]
+    people = [(p.id, p.name, p.role) for p in accounts.people(engine())]
     ids = [p[0] for p in people]
     labels = {p[0]: f"{p[1]} ({p[2]})" for p in people}
     current = current_user_id()
@@ -66,8 +79,7 @@ def user_switcher() -> None:
 
 def current_project_id() -> int:
     if "project_id" not in st.session_state:
-        with session_scope(engine()) as s:
-            st.session_state.project_id = default_project(s).id
+        st.session_state.project_id = accounts.default_project_id(engine())
     return st.session_state.project_id
 
 

@@ -17,6 +17,7 @@ from core.errors import RedraftError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Redraft: iterative text revision.")
     parser.add_argument("--database-url", help="override DATABASE_URL (default: SQLite under data/)")
+    parser.add_argument("--as", dest="as_user", metavar="USER", help="act as this user (default: the local user)")
     sub = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):  # shared helpers, not commands

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from core.access import Actor, actor_for
 from core.db import open_database
 from core.errors import InputError
 
@@ -17,6 +18,18 @@ from core.errors import InputError
 def engine_for(args: argparse.Namespace) -> Engine:
     """The migrated database for this invocation (--database-url, DATABASE_URL or the SQLite default)."""
     return open_database(getattr(args, "database_url", None))
+
+
+def actor_for_args(args: argparse.Namespace, engine: Engine) -> Actor:
+    """Who the command acts as: --as NAME, or the local user of the embedded setup."""
+    from core import users
+    from core.db import read_scope
+    from core.documents import default_user
+
+    with read_scope(engine) as s:
+        name = getattr(args, "as_user", None)
+        user = users.get_by_name(s, name) if name else default_user(s)
+        return actor_for(s, user.id or 0)
 
 
 def _default(value: Any) -> Any:

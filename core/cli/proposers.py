@@ -6,7 +6,8 @@ import argparse
 
 from core.cli._common import engine_for
 from core.db import session_scope
-from core.proposers.registry import list_specs, register_spec, spec_from_row, spec_label
+from core.proposers.registry import spec_label
+from core.specs import list_specs, register_spec, spec_from_row
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from core import documents
 from core.data.export import ExportFilters, log_bytes
 from core.errors import InputError
-from core.revision import rounds
+from core.revision import review, threads
 
 TEXT_FORMATS: dict[str, str] = {
     "txt": "text/plain",
@@ -61,17 +61,17 @@ def text_bytes(text: str, fmt: str, title: str | None = None) -> bytes:
 def current_text(session: Session, document_id: int, user_id: int) -> str:
     """The text as this person has it now: the head version, with the decisions of a round they are
     reviewing applied (what "Apply" would make)."""
-    thread = rounds.latest_thread(session, document_id, user_id)
+    thread = threads.latest_thread(session, document_id, user_id)
     if thread is not None and thread.status == "active":
-        rnd = rounds.current_round(session, thread.id)
+        rnd = threads.current_round(session, thread.id)
         if rnd is not None and rnd.status == "reviewing":
-            return rounds.round_view(session, rnd.id, user_id).preview_text()
+            return review.round_view(session, rnd.id, user_id).preview_text()
     return documents.head_version(session, document_id).text
 
 
-def edit_log_bytes(session: Session, document_id: int, fmt: str) -> bytes:
-    """Every decision on this document's edits (all people, all rounds), as JSONL or CSV."""
+def edit_log_bytes(session: Session, document_id: int, fmt: str, user_ids: tuple[int, ...] = ()) -> bytes:
+    """Every decision on this document's edits (of `user_ids`, or all people), as JSONL or CSV."""
     if fmt not in LOG_FORMATS:
         raise InputError(f"Unknown log format {fmt!r}; use {', '.join(LOG_FORMATS)}.")
     documents.get_document(session, document_id)
-    return log_bytes(session, ExportFilters(document_ids=(document_id,)), fmt)
+    return log_bytes(session, ExportFilters(document_ids=(document_id,), user_ids=user_ids), fmt)

@@ -22,6 +22,8 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,10 @@ from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core import decisions
+from core.decisions import ACTIONS
 from core.errors import InputError
-from core.models import ACTIONS, Decision, Document, Edit, Project, ProposerSpec, Round, Thread, User, Version
+from core.models import Decision, Document, Edit, Project, ProposerSpec, Round, Thread, User, Version
 
 # Characters of base text kept on each side of the sentence (the neighbourhood a model sees).
 NEIGHBOUR_CHARS = 200
@@ -428,22 +432,11 @@ def pair_key(row: dict[str, Any]) -> int:
 
 
 def _latest(rows: Iterable[Any]) -> Iterator[Any]:
-    """Replay consecutive decisions of one (edit, person) and keep the one that stands (undo steps back)."""
-    key: tuple[int, int] | None = None
-    stack: list[Any] = []
-    for t in rows:
-        k = (t[11], t[7])  # edit id, user id
-        if k != key:
-            if stack:
-                yield stack[-1]
-            key, stack = k, []
-        if t[2] == "undo":
-            if stack:
-                stack.pop()
-        else:
-            stack.append(t)
-    if stack:
-        yield stack[-1]
+    """Of consecutive decisions of one (edit, person), the one that stands (core.decisions)."""
+    for _, group in groupby(rows, key=itemgetter(11, 7)):  # edit id, user id
+        top = decisions.standing_row(group, action=itemgetter(2))
+        if top is not None:
+            yield top
 
 
 def iter_decision_rows(session: Session, filters: ExportFilters | None = None) -> Iterator[dict[str, Any]]:

@@ -33,6 +33,7 @@ from sqlmodel import Session, select
 from core import documents
 from core.data.iterater import edits_from_actions
 from core.db import session_scope
+from core.decisions import standing
 from core.errors import InputError, NotFoundError
 from core.models import Decision, Document, ProposerSpec, Round, Thread, User, Version, utcnow
 from core.models import Edit as EditRow
@@ -525,9 +526,7 @@ def representation(before: str, after: str, intent: str | None) -> list[list[str
 
 
 def _state(decisions: list[Decision]) -> tuple[str, str | None]:
-    from core.revision.rounds import replay
-
-    return replay(decisions)
+    return standing(decisions).pair
 
 
 def export_thread(session: Session, thread_id: int) -> dict[str, Any]:

@@ -22,9 +22,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from core import decisions
 from core.data.export import final_text, pair_key, split_documents
 from core.errors import InputError
 from core.proposers.base import ProposalRequest
@@ -141,15 +143,9 @@ def standing_rows(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         groups.setdefault((row["edit_id"], row["user_id"]), []).append(row)
     for items in groups.values():
         items.sort(key=lambda r: (str(r["decided_at"]), r["decision_id"]))
-        stack: list[dict[str, Any]] = []
-        for r in items:
-            if r["action"] == "undo":
-                if stack:
-                    stack.pop()
-            else:
-                stack.append(r)
-        if stack and stack[-1]["action"] in DECIDED:
-            yield stack[-1]
+        top = decisions.standing_row(items, action=itemgetter("action"))
+        if top is not None and top["action"] in DECIDED:
+            yield top
 
 
 # --- builders ----------------------------------------------------------------------

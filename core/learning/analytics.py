@@ -20,8 +20,11 @@ from statistics import mean, median
 
 from sqlmodel import Session, select
 
+from core.decisions import standing
+from core.learning import hidden
 from core.models import Decision, Document, Project, ProposerSpec, Round, Thread, User, Version
 from core.models import Edit as EditRow
+from core.text.distance import token_distance, words
 
 GROUP_KEYS = ("depth", "intent", "source", "rule", "engine", "user", "proposer", "document", "project", "round")
 PENDING = "pending"
@@ -46,6 +49,8 @@ class EditRecord:
     simulated: bool = False
     predicted_accept: float | None = None
     hidden_reason: str | None = None
+    hidden_kind: str | None = None
+    hidden_value: str | None = None
     proposed_at: datetime | None = None
     decided_at: datetime | None = None
     time_taken_ms: int | None = None
@@ -87,14 +92,14 @@ def _proposer_label(spec: ProposerSpec | None) -> str:
         return ""
     if spec.name:
         return spec.name
-    from core.proposers.registry import spec_from_row, spec_label
+    from core.proposers.registry import spec_label
+    from core.specs import spec_from_row
 
     return spec_label(spec_from_row(spec))
 
 
 def load_records(session: Session, filters: Filters = Filters()) -> list[EditRecord]:
     """Every proposed edit matching the filters, with the thread owner's final decision."""
-    from core.revision.rounds import replay  # local: rounds pulls in the proposers
 
     query = (
         select(EditRow, Round, Thread, Document, User.name, User.simulated)
@@ -133,7 +138,7 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
     out = []
     for edit, rnd, thread, doc, user_name, simulated in rows:
         ds = decisions.get((edit.id, thread.user_id), [])
-        status, _ = replay(ds)
+        status, _ = standing(ds).pair
         last = ds[-1] if ds and status != PENDING else None
         out.append(
             EditRecord(
@@ -153,6 +158,8 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
                 simulated=bool(simulated or thread.simulated),
                 predicted_accept=edit.predicted_accept,
                 hidden_reason=edit.hidden_reason,
+                hidden_kind=edit.hidden_kind,
+                hidden_value=edit.hidden_value,
                 proposed_at=rnd.created_at,
                 decided_at=last.created_at if last else None,
                 time_taken_ms=last.time_taken_ms if last else None,
@@ -318,16 +325,14 @@ def decision_times(records: Iterable[EditRecord], by: str | None = None) -> list
 def hidden_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
     """Hidden edits per reason group and value (muted rule X, below threshold, ...), with how many the
     person chose to look at and decide anyway, and how many of those they accepted."""
-    from core.revision.feedback import hidden_group
-
     groups: dict[tuple[str, str], dict[str, int]] = defaultdict(
         lambda: {"hidden": 0, "shown_anyway": 0, "accepted_anyway": 0}
     )
     for r in records:
         if r.hidden_reason is None:
             continue
-        label = hidden_group(r.hidden_reason)
-        value = r.hidden_reason.split(": ", 1)[1] if ": " in r.hidden_reason and "muted" in label else ""
+        label = hidden.group_label(r.hidden_kind)
+        value = r.hidden_value or ""
         g = groups[(label, value)]
         if r.decided:
             g["shown_anyway"] += 1
@@ -378,8 +383,6 @@ class RoundText:
 def distance_by_round(texts: Sequence[RoundText], references: dict[int, str]) -> list[dict[str, object]]:
     """Mean token edit distance to the reference after each depth (a thread that stopped earlier
     keeps its last text), and its share of the starting distance."""
-    from core.training.simulate import token_distance, words
-
     by_doc: dict[int, dict[int, str]] = defaultdict(dict)
     for t in texts:
         if t.document_id in references:

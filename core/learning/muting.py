@@ -19,8 +19,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from core.decisions import standing
 from core.errors import InputError, NotFoundError
-from core.models import Decision, Document, Mute, Project, Round, Thread, User, utcnow
+from core.learning.hidden import Hidden, muted
+from core.models import Decision, Document, HiddenKind, Mute, Project, Round, Thread, User, utcnow
 from core.models import Edit as EditRow
 
 KINDS = ("rule", "intent")
@@ -44,16 +46,16 @@ class MuteSet:
     project_rules: frozenset[str] = frozenset()
     project_intents: frozenset[str] = frozenset()
 
-    def reason(self, source: str | None, intent: str | None) -> str | None:
+    def reason(self, source: str | None, intent: str | None) -> Hidden | None:
         """Why an edit with this source and intent is hidden, or None."""
         if source and source in self.project_rules:
-            return f"{PROJECT_MUTED_RULE}: {source}"
+            return muted(HiddenKind.PROJECT_MUTED_RULE, source)
         if intent and intent in self.project_intents:
-            return f"{PROJECT_MUTED_INTENT}: {intent}"
+            return muted(HiddenKind.PROJECT_MUTED_INTENT, intent)
         if source and source in self.rules:
-            return f"{MUTED_RULE}: {source}"
+            return muted(HiddenKind.MUTED_RULE, source)
         if intent and intent in self.intents:
-            return f"{MUTED_INTENT}: {intent}"
+            return muted(HiddenKind.MUTED_INTENT, intent)
         return None
 
     def __bool__(self) -> bool:
@@ -157,7 +159,6 @@ def decision_tallies(
 ) -> dict[tuple[str, str], Counter]:
     """(kind, value) -> Counter of final actions ("accept", "reject", "modify") of this person in the
     project, counting only decisions made after `since[(kind, value)]` when given."""
-    from core.revision.rounds import replay  # local: rounds imports feedback, which imports this module
 
     query = (
         select(EditRow.id, EditRow.source, EditRow.intent, Decision.action, Decision.modified_text, Decision.created_at)
@@ -176,7 +177,7 @@ def decision_tallies(
     since = since or {}
     out: dict[tuple[str, str], Counter] = {}
     for source, intent, decisions in per_edit.values():
-        action, _ = replay(decisions)
+        action, _ = standing(decisions).pair
         if action == "pending":
             continue
         at = decisions[-1].created_at

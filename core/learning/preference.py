@@ -36,8 +36,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from core.decisions import standing
 from core.errors import InputError
-from core.models import Decision, Document, LearningProfile, Round, Thread, utcnow
+from core.learning.hidden import Hidden
+from core.models import Decision, Document, HiddenKind, LearningProfile, Round, Thread, utcnow
 from core.models import Edit as EditRow
 from core.text.edits import Edit
 from core.text.segment import token_strings
@@ -448,7 +450,6 @@ def decision_examples(
 ) -> list[Example]:
     """Every decided edit in the project (of one person, if given), one per (edit, person): the
     latest decision after undos. Ordered by when it was decided."""
-    from core.revision.rounds import replay  # local: rounds imports feedback, which imports this module
 
     query = (
         select(
@@ -477,7 +478,7 @@ def decision_examples(
     edits = _edit_features(session, url, hashes)
     out = []
     for (edit_id, who), decisions in grouped.items():
-        action, text = replay(decisions)
+        action, text = standing(decisions).pair
         if action == "pending" or edit_id not in edits:
             continue
         feats, thread_id = edits[edit_id]
@@ -614,14 +615,15 @@ def current_model(
     return model
 
 
-def hides(profile: LearningProfile, model: PreferenceModel | None, predicted: float | None) -> str | None:
+def hides(profile: LearningProfile, model: PreferenceModel | None, predicted: float | None) -> Hidden | None:
     """The hidden reason for an edit predicted at `predicted`, or None if it is shown."""
     if predicted is None or model is None or profile.threshold <= 0:
         return None
     if model.meta.get("own_decisions", 0) < MIN_OWN_DECISIONS:
         return None
     if predicted < profile.threshold:
-        return f"{BELOW_THRESHOLD}: predicted {predicted:.0%} < {profile.threshold:.0%}"
+        text = f"{BELOW_THRESHOLD}: predicted {predicted:.0%} < {profile.threshold:.0%}"
+        return Hidden(HiddenKind.BELOW_THRESHOLD, None, text)
     return None
 
 

@@ -21,15 +21,10 @@ import hashlib
 import importlib
 import json
 import threading
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
-
-from core.errors import InputError, NotFoundError, ProposerError, RedraftError
-from core.models import ProposerSpec, utcnow
+from core.errors import InputError, ProposerError, RedraftError
 from core.proposers.base import Proposer, SpecData
 
 KINDS: dict[str, str] = {
@@ -41,7 +36,7 @@ KINDS: dict[str, str] = {
 MODEL_KINDS = ("hf-seq2seq", "hf-chat")  # kinds that cannot work without a model
 
 
-def _canonical(spec: SpecData) -> str:
+def canonical_json(spec: SpecData) -> str:
     try:
         return json.dumps(
             {"kind": spec.kind, "model": spec.model or None, "params": spec.params},
@@ -55,7 +50,7 @@ def _canonical(spec: SpecData) -> str:
 
 def spec_fingerprint(spec: SpecData) -> str:
     """sha256 of the canonical JSON of kind, model and params (not the display name)."""
-    return hashlib.sha256(_canonical(spec).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(spec).encode("utf-8")).hexdigest()
 
 
 def check_kind(kind: str) -> None:
@@ -211,83 +206,3 @@ def release_proposers() -> None:
     with _lock:
         _instances.clear()
         _building.clear()
-
-
-# --- stored specs ----------------------------------------------------------------------------
-
-
-def spec_from_row(row: ProposerSpec) -> SpecData:
-    return SpecData(kind=row.kind, model=row.model, params=dict(row.params or {}), name=row.name or "")
-
-
-def list_specs(session: Session) -> list[ProposerSpec]:
-    """Stored specs that can propose, newest first (for choosing one). Records of other origins,
-    such as edits imported from R3 logs, are left out: there is no proposer behind them."""
-    query = select(ProposerSpec).where(ProposerSpec.kind.in_(tuple(KINDS))).order_by(ProposerSpec.id.desc())
-    return list(session.exec(query).all())
-
-
-def _find(session: Session, fingerprint: str) -> ProposerSpec | None:
-    return session.exec(select(ProposerSpec).where(ProposerSpec.fingerprint == fingerprint)).first()
-
-
-def get_or_create_spec(session: Session, spec: SpecData, parent_id: int | None = None) -> ProposerSpec:
-    """The ProposerSpec row for spec, created if new. Rows are unique by fingerprint, so the same
-    settings always map to one row, also when two processes create it at the same moment: the
-    insert is `ON CONFLICT DO NOTHING` (SQLite, PostgreSQL) and the row is read back. Works inside
-    the caller's transaction and leaves committing to it."""
-    check_kind(spec.kind)
-    fp = spec_fingerprint(spec)
-    row = _find(session, fp)
-    if row is None:
-        if parent_id is not None and session.get(ProposerSpec, parent_id) is None:
-            raise NotFoundError(f"No proposer spec with id {parent_id} to be the parent.")
-        values = {
-            "name": spec.name or spec_label(spec),
-            "kind": spec.kind,
-            "model": spec.model or None,
-            "params": json.loads(_canonical(spec))["params"],
-            "parent_id": parent_id,
-            "fingerprint": fp,
-            "created_at": utcnow(),
-        }
-        _insert_ignoring_duplicate(session, values)
-        row = _find(session, fp)
-        if row is None:  # pragma: no cover - the insert or a concurrent one must have made it
-            raise ProposerError(f"The proposer spec {spec_label(spec)!r} could not be stored.")
-    elif parent_id is not None and row.parent_id is None and row.id != parent_id:
-        row.parent_id = parent_id
-        session.add(row)
-        session.flush()
-    return row
-
-
-def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(ProposerSpec).values(**values).on_conflict_do_nothing(index_elements=["fingerprint"])
-        session.execute(stmt)
-        return
-    # Other databases: a savepoint, so a duplicate does not abort the caller's transaction.
-    try:
-        with session.begin_nested():
-            session.add(ProposerSpec(**values))
-    except IntegrityError:
-        pass
-
-
-def register_spec(session: Session, text: str, name: str = "") -> ProposerSpec:
-    """Store a proposer given as a spec string (e.g. "hf-seq2seq:grammarly/coedit-large") so it can be
-    chosen for rounds and fine-tuned. Nothing is loaded here: a model loads on the first round using it.
-    Registering the same settings again returns the same row (renamed when a name is given)."""
-    spec = parse_spec(text)
-    row = get_or_create_spec(session, replace(spec, name=name.strip() or spec.name))
-    if name.strip() and row.name != name.strip():
-        row.name = name.strip()
-        session.add(row)
-        session.flush()
-    return row

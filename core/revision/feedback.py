@@ -18,15 +18,16 @@ then nothing is suppressed, muted automatically or predicted; mutes made by hand
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core import decisions
 from core.learning import muting, preference
-from core.models import Decision, Document, Round, Thread, Version
+from core.learning.hidden import Hidden
+from core.models import Document, Round, Thread, Version
 from core.models import Edit as EditRow
 from core.proposers.base import Avoid, Example
 from core.text.edits import Edit, diff
@@ -48,8 +49,20 @@ class RequestContext:
 @dataclass(frozen=True)
 class ScreenedEdit:
     edit: Edit
-    hidden_reason: str | None = None
+    hidden: Hidden | None = None
     predicted_accept: float | None = None
+
+    @property
+    def hidden_reason(self) -> str | None:
+        return self.hidden.text if self.hidden else None
+
+    @property
+    def hidden_kind(self) -> str | None:
+        return self.hidden.kind.value if self.hidden else None
+
+    @property
+    def hidden_value(self) -> str | None:
+        return self.hidden.value if self.hidden else None
 
 
 @dataclass(frozen=True)
@@ -109,25 +122,20 @@ def map_span(changes: Sequence[Edit], start: int, end: int) -> tuple[int, int] |
 
 def decided_edits(session: Session, thread: Thread) -> list[tuple[EditRow, str, str | None, str]]:
     """(edit, final action, rewritten text, base text) for every decided edit of the thread's owner."""
-    from core.revision.rounds import replay  # local: rounds imports this module
-
-    query = (
-        select(EditRow, Decision, Version.text)
-        .join(Round, Round.id == EditRow.round_id)
-        .join(Version, Version.id == Round.base_version_id)
-        .join(Decision, Decision.edit_id == EditRow.id)
-        .where(Round.thread_id == thread.id, Decision.user_id == thread.user_id)
-        .order_by(EditRow.id, Decision.created_at, Decision.id)
+    decided = decisions.for_thread(session, thread.id, thread.user_id)
+    round_ids = {edit.round_id for edit, _, _ in decided}
+    base_texts = (
+        dict(
+            session.exec(
+                select(Round.id, Version.text)
+                .join(Version, Version.id == Round.base_version_id)
+                .where(col(Round.id).in_(round_ids))
+            ).all()
+        )
+        if round_ids
+        else {}
     )
-    grouped: dict[int, tuple[EditRow, list[Decision], str]] = {}
-    for edit, decision, base_text in session.exec(query).all():
-        grouped.setdefault(edit.id, (edit, [], base_text))[1].append(decision)
-    out = []
-    for edit, decisions, base_text in grouped.values():
-        action, text = replay(decisions)
-        if action != "pending":
-            out.append((edit, action, text, base_text))
-    return out
+    return [(edit, st.status.value, st.modified_text, base_texts[edit.round_id]) for edit, st, _ in decided]
 
 
 def rejection_index(decided: Iterable[tuple[EditRow, str, str | None, str]]) -> RejectionIndex:
@@ -224,7 +232,7 @@ def screen_edits(session: Session, thread: Thread, base_text: str, edits: list[E
     out = []
     for e, p in zip(edits, predicted, strict=True):
         reason = mutes.reason(e.source or None, e.intent) or preference.hides(profile, model, p)
-        out.append(ScreenedEdit(edit=e, hidden_reason=reason, predicted_accept=None if p is None else round(p, 4)))
+        out.append(ScreenedEdit(edit=e, hidden=reason, predicted_accept=None if p is None else round(p, 4)))
     return out
 
 
@@ -244,38 +252,6 @@ def edit_context(text: str, edit: Edit) -> str:
 
 
 # --- for the review page ---------------------------------------------------------------------------
-
-HIDDEN_GROUPS = (
-    (muting.PROJECT_MUTED_RULE, "rules muted for the project"),
-    (muting.PROJECT_MUTED_INTENT, "intents muted for the project"),
-    (muting.MUTED_RULE, "muted rules"),
-    (muting.MUTED_INTENT, "muted intents"),
-    (preference.BELOW_THRESHOLD, "edits predicted unlikely to be accepted"),
-)
-
-
-def hidden_group(reason: str) -> str:
-    """The group a hidden reason falls in ("muted rules", ...), for counts such as "12 hidden from muted rules"."""
-    for prefix, label in HIDDEN_GROUPS:
-        if reason.startswith(prefix):
-            return label
-    return "other"
-
-
-def hidden_counts(reasons: Iterable[str | None]) -> list[tuple[str, int]]:
-    """(group, count) of hidden edits, in HIDDEN_GROUPS order: "12 hidden from muted rules — show"."""
-    counts = Counter(hidden_group(r) for r in reasons if r)
-    order = [label for _, label in HIDDEN_GROUPS] + ["other"]
-    return [(label, counts[label]) for label in order if counts[label]]
-
-
-def hidden_value(reason: str) -> str | None:
-    """The rule or intent a mute reason names ("muted rule: lingotweaker:X" -> "lingotweaker:X")."""
-    for prefix, _ in HIDDEN_GROUPS[:4]:
-        if reason.startswith(prefix + ": "):
-            return reason[len(prefix) + 2 :]
-    return None
-
 
 T = TypeVar("T")
 

@@ -40,7 +40,8 @@ from core.db import session_scope
 from core.errors import ConflictError, InputError, NotFoundError
 from core.models import ProposerSpec, TrainingRun, utcnow
 from core.proposers.base import SpecData
-from core.proposers.registry import MODEL_KINDS, get_or_create_spec, spec_from_row
+from core.proposers.registry import MODEL_KINDS
+from core.specs import get_or_create_spec, spec_from_row
 
 METHODS = ("sft", "dpo", "kto")
 # Learning rates that usually work: preference methods move the policy less.

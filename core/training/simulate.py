@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -34,9 +33,9 @@ from core.errors import InputError
 from core.learning import preference
 from core.models import Project, User, utcnow
 from core.proposers.base import Proposer
-from core.revision import rounds
+from core.revision import review, rounds, threads
+from core.text.distance import token_distance, words
 from core.text.edits import Edit, apply_edits
-from core.text.segment import token_strings
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CONLL14_M2 = SHARED_DATA / "conll14" / "official-2014.combined.m2"
@@ -212,18 +211,6 @@ def load_corpus(name: str, *, documents: int | None = None, skip: int = 0, **opt
 # --- deciding ------------------------------------------------------------------------------------
 
 
-def words(text: str) -> list[str]:
-    """Tokens that count for the distance: words and punctuation, not whitespace."""
-    return [t for t in token_strings(text) if not t.isspace()]
-
-
-def token_distance(a: str | Sequence[str], b: str | Sequence[str]) -> int:
-    """Levenshtein distance between the token sequences of two texts."""
-    ta = words(a) if isinstance(a, str) else a
-    tb = words(b) if isinstance(b, str) else b
-    return Levenshtein.distance(ta, tb)
-
-
 @dataclass
 class SimulatedUser:
     """Accepts an edit when it alone brings the text closer to the reference; rejects the rest.
@@ -362,18 +349,18 @@ def revise_document(
         sim["references"] = {**sim.get("references", {}), str(doc.id): pair.reference}
         project.settings = {**project.settings, "simulation": sim}
         s.add(project)
-        thread_id = rounds.active_thread(s, doc.id, user_id, simulated=True).id
+        thread_id = threads.active_thread(s, doc.id, user_id, simulated=True).id
         document_id = doc.id
     rnd = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
     final = source
     while rnd is not None and rnd.status == "reviewing":
         with session_scope(engine) as s:
-            view = rounds.round_view(s, rnd.id, user_id)
-            pending = [st for st in view.edits if st.status == rounds.PENDING]
+            view = review.round_view(s, rnd.id, user_id)
+            pending = [st for st in view.edits if st.status == review.PENDING]
             edits = [_as_edit(st.row) for st in pending]
             actions = user.decide(view.base_text, edits, pair.reference)
             for st, action in zip(pending, actions, strict=True):
-                rounds.decide(s, st.row.id, user_id, action, simulated=True)
+                review.decide(s, st.row.id, user_id, action, simulated=True)
             if summary is not None:
                 summary.rounds += 1
                 summary.proposed += len(view.edits) + len(view.hidden)

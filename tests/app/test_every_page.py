@@ -6,7 +6,7 @@ import pytest
 
 from core import documents
 from core.db import session_scope
-from core.revision import rounds
+from core.revision import review, rounds, threads
 from tests.app.conftest import app_test
 from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer
@@ -31,13 +31,13 @@ def test_page_runs_with_a_revised_document(app_engine, page):
     with session_scope(app_engine) as s:
         doc = documents.create_document(s, "<script>alert(1)</script>", "Teh cat sat on teh mat.")
         user_id = documents.default_user(s).id
-        thread_id = rounds.active_thread(s, doc.id, user_id).id
+        thread_id = threads.active_thread(s, doc.id, user_id).id
     proposer = ReplaceProposer({"Teh": "The", "teh": "the"})
     r1 = rounds.propose_round(app_engine, thread_id, rounds.RoundSettings(), proposer=proposer)
     with session_scope(app_engine) as s:
-        first, second = rounds.round_view(s, r1.id, user_id).edits
-        rounds.decide(s, first.row.id, user_id, "accept")
-        rounds.decide(s, second.row.id, user_id, "reject")
+        first, second = review.round_view(s, r1.id, user_id).edits
+        review.decide(s, first.row.id, user_id, "accept")
+        review.decide(s, second.row.id, user_id, "reject")
     rounds.apply_and_continue(app_engine, r1.id, user_id, rounds.RoundSettings(), proposer=proposer)
     at = app_test()
     at.switch_page(page).run()

@@ -12,7 +12,7 @@ from core import db
 from core.data.r3 import import_r3_paths
 from core.db import session_scope
 from core.proposers.base import SpecData
-from core.proposers.registry import get_or_create_spec
+from core.specs import get_or_create_spec
 from tests.app.conftest import app_test, metric
 from tests.conftest import REPO
 

@@ -9,11 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from core import documents
 from core.db import session_scope
-from core.revision import rounds
+from core.revision import apply, review, rounds, threads
+from core.services import review_payload
 from core.text.edits import apply_edits
 from tests.app.conftest import app_test
 from tests.proposers_for_tests import ReplaceProposer
-from ui import review
 
 TEXT = "We recieve teh report untill noon. It is teh one wich we read."
 
@@ -30,15 +30,15 @@ def revised(engine) -> tuple[int, str]:
     with session_scope(engine) as s:
         doc = documents.create_document(s, "Essay", TEXT)
         user_id = documents.default_user(s).id
-        thread_id = rounds.active_thread(s, doc.id, user_id).id
+        thread_id = threads.active_thread(s, doc.id, user_id).id
         doc_id = doc.id
     rnd = rounds.propose_round(
         engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer({"teh": "the", "wich": "which"})
     )
     with session_scope(engine) as s:
-        for st in rounds.round_view(s, rnd.id, user_id).edits[:2]:
-            rounds.decide(s, st.row.id, user_id, "accept")
-        return doc_id, rounds.apply_round(s, rnd.id, user_id).text
+        for st in review.round_view(s, rnd.id, user_id).edits[:2]:
+            review.decide(s, st.row.id, user_id, "accept")
+        return doc_id, apply.apply_round(s, rnd.id, user_id).text
 
 
 def diff_data(at: AppTest) -> dict:
@@ -98,7 +98,7 @@ def test_diff_payload_keeps_non_bmp_text_intact():
 
     old, new = "😀 teh cat 😀 sat", "😀 the cat 😀 sat down"
     edits = diff(old, new)
-    data = review.diff_payload(old, new, edits)
+    data = review_payload.diff_payload(old, new, edits)
     assert apply_edits(old, edits) == new
     rebuilt = "".join(g + e.get("a", "") for g, e in zip(data["segs"], data["edits"] + [{}], strict=True))
     assert rebuilt == new

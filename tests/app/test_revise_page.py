@@ -4,19 +4,24 @@ state is set the way the browser sets it: an outbox of decisions under the compo
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from core import documents
+from core import documents, jobs
 from core.db import session_scope
 from core.models import Decision, Version
-from core.revision import rounds
+from core.proposers.base import SpecData
+from core.proposers.registry import KINDS
+from core.revision import apply, review, rounds, threads
+from core.services import accounts, revision
+from core.services import review as review_service
 from tests.app.conftest import app_test
-from tests.proposers_for_tests import BlockingProposer, ReplaceProposer
-from ui import review, round_jobs
+from tests.proposers_for_tests import BLOCKING_STARTED, TEST_KINDS, ReplaceProposer
+from ui import review_widget
 
 TEXT = "We recieve teh report untill noon. It is teh one wich we read."
 RULES = {"teh": "the", "recieve": "receive", "untill": "until", "wich": "which"}
@@ -34,7 +39,7 @@ def seeded(engine, text=TEXT, rules=RULES) -> tuple[int, int, int]:
     with session_scope(engine) as s:
         doc = documents.create_document(s, "Essay", text)
         user_id = documents.default_user(s).id
-        thread_id = rounds.active_thread(s, doc.id, user_id).id
+        thread_id = threads.active_thread(s, doc.id, user_id).id
         doc_id = doc.id
     rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(rules))
     return doc_id, rnd.id, user_id
@@ -104,7 +109,7 @@ def test_decisions_from_the_component_are_stored_once_and_answered(app):
     _, round_id, user_id = seeded(engine)
     at.run()
     ids = [e["id"] for e in component_data(at)["edits"]]
-    key = review.review_key(round_id)
+    key = review_widget.review_key(round_id)
     outbox = {
         "seq": 1,
         "items": [
@@ -151,20 +156,23 @@ def test_decisions_from_the_component_are_stored_once_and_answered(app):
         ]
         assert rows[0].time_taken_ms == 1500 and rows[0].idempotency_key == "k-accept"
         assert rows[4].idempotency_key == f"k-bulk:{ids[3]}"
-        assert rounds.round_view(s, round_id, user_id).counts == {"pending": 1, "accept": 1, "reject": 2, "modify": 1}
+        assert review.round_view(s, round_id, user_id).counts == {"pending": 1, "accept": 1, "reject": 2, "modify": 1}
 
 
 def test_a_decision_the_server_refuses_comes_back_as_failed(sqlite_engine):
     engine = sqlite_engine
     _, round_id, user_id = seeded(engine)
     with session_scope(engine) as s:
-        edit_id = rounds.edit_states(s, round_id, user_id)[0].row.id
-        rounds.apply_round(s, round_id, user_id)  # e.g. applied in another tab meanwhile
+        edit_id = review.edit_states(s, round_id, user_id)[0].row.id
+        apply.apply_round(s, round_id, user_id)  # e.g. applied in another tab meanwhile
     memo: dict[str, str | None] = {}
     outbox = {"seq": 1, "items": [{"k": "late", "id": edit_id, "a": "accept"}]}
-    results = review.process_outbox(engine, round_id, user_id, outbox, memo)
+    local = accounts.actor(engine, user_id)
+    results = review_service.sync_outbox(engine, local, round_id, outbox, memo)
     assert results == {"late": "Round 1 is applied; its edits can no longer be decided."}
-    assert review.process_outbox(engine, round_id, user_id, {"items": "nonsense"}, memo) == {}
+    assert (
+        review_service.sync_outbox(engine, accounts.actor(engine, user_id), round_id, {"items": "nonsense"}, memo) == {}
+    )
 
 
 def test_propose_runs_in_the_background_then_shows_the_round(app):
@@ -180,11 +188,11 @@ def test_propose_runs_in_the_background_then_shows_the_round(app):
     rerun_until(at, has_component)
     assert not at.exception
     with session_scope(engine) as s:
-        thread = rounds.latest_thread(s, doc_id, user_id)
+        thread = threads.latest_thread(s, doc_id, user_id)
     data = component_data(at)
     assert len(data["edits"]) >= 2  # the built-in rules: "are" -> "is", "a" -> "an"
     with session_scope(engine) as s:
-        rnd = rounds.current_round(s, thread.id)
+        rnd = threads.current_round(s, thread.id)
         assert rnd.status == "reviewing" and rnd.feedback == "keep it formal"
     # a new session (a reload) resumes with the same settings
     fresh = app_test()
@@ -200,7 +208,7 @@ def test_apply_and_continue_stops_at_the_depth_limit_and_says_so(app):
     doc_id, round_id, user_id = seeded(engine)
     at.run()
     ids = [e["id"] for e in component_data(at)["edits"]]
-    at.session_state[review.review_key(round_id)] = {
+    at.session_state[review_widget.review_key(round_id)] = {
         "outbox": {"seq": 1, "items": [{"k": "a1", "id": ids[0], "a": "accept"}]}
     }
     at.number_input(key="rv_depth").set_value(1)
@@ -208,11 +216,11 @@ def test_apply_and_continue_stops_at_the_depth_limit_and_says_so(app):
     rerun_until(at, success_with("The revision loop stopped: maximum depth reached"))
     assert not at.exception
     with session_scope(engine) as s:
-        thread_id = rounds.get_round(s, round_id).thread_id
+        thread_id = review.get_round(s, round_id).thread_id
     with session_scope(engine) as s:
         head = documents.head_version(s, doc_id)
         assert head.text == TEXT.replace("recieve", "receive", 1)
-        assert rounds.get_thread(s, thread_id).status == "finished"
+        assert threads.get_thread(s, thread_id).status == "finished"
 
 
 def test_finish_applies_the_decisions_and_ends_the_thread(app):
@@ -220,7 +228,7 @@ def test_finish_applies_the_decisions_and_ends_the_thread(app):
     doc_id, round_id, user_id = seeded(engine)
     at.run()
     ids = [e["id"] for e in component_data(at)["edits"]]
-    at.session_state[review.review_key(round_id)] = {
+    at.session_state[review_widget.review_key(round_id)] = {
         "outbox": {"seq": 1, "items": [{"k": "m1", "id": ids[4], "a": "modify", "t": "that"}]}
     }
     at.button(key="finish").click().run()
@@ -237,7 +245,7 @@ def test_hidden_edits_travel_with_their_reason(app):
     at, engine = app
     _, round_id, user_id = seeded(engine)
     with session_scope(engine) as s:  # as muting or the preference model would store it
-        row = rounds.edit_states(s, round_id, user_id)[2].row
+        row = review.edit_states(s, round_id, user_id)[2].row
         row.hidden_reason = "rule muted: you rejected it 3 times"
         s.add(row)
         hidden_id = row.id
@@ -247,35 +255,43 @@ def test_hidden_edits_travel_with_their_reason(app):
     assert by_id[hidden_id]["h"] == "rule muted: you rejected it 3 times"
     assert sum(1 for e in data["edits"] if e["h"]) == 1
     # deciding it (after "show hidden") keeps it in the round's shown edits
-    at.session_state[review.review_key(round_id)] = {
+    at.session_state[review_widget.review_key(round_id)] = {
         "outbox": {"seq": 1, "items": [{"k": "h1", "id": hidden_id, "a": "accept"}]}
     }
     at.run()
     assert component_data(at)["state"] == {str(hidden_id): ["accept", None]}
     with session_scope(engine) as s:
-        assert [e.row.id for e in rounds.round_view(s, round_id, user_id).hidden] == []
+        assert [e.row.id for e in review.round_view(s, round_id, user_id).hidden] == []
 
 
-def test_progress_and_cancel_while_proposing(app):
+def test_progress_and_cancel_while_proposing(app, monkeypatch):
     at, engine = app
     with session_scope(engine) as s:
         doc = documents.create_document(s, "Essay", TEXT)
         user_id = documents.default_user(s).id
-        thread_id = rounds.active_thread(s, doc.id, user_id).id
-    proposer = BlockingProposer()
-    job = round_jobs.start_propose(engine, thread_id, rounds.RoundSettings(), proposer=proposer)
-    assert proposer.started.wait(10)
+        thread_id = threads.active_thread(s, doc.id, user_id).id
+    for kind, where in TEST_KINDS.items():
+        monkeypatch.setitem(KINDS, kind, where)
+    BLOCKING_STARTED.clear()
+    settings = rounds.RoundSettings(spec=SpecData(kind="test-blocking"))
+    local = accounts.actor(engine, user_id)
+    job = revision.propose(engine, local, doc.id, settings)
+    worker = threading.Thread(target=jobs.run_once, args=(engine,), daemon=True)
+    worker.start()
+    assert BLOCKING_STARTED.wait(10)
     # a second start (a double click, another tab) joins the running job
-    assert round_jobs.start_propose(engine, thread_id, rounds.RoundSettings(), proposer=proposer) is job
+    assert revision.propose(engine, local, doc.id, settings).id == job.id
     at.run()
     assert not at.exception
     assert at.get("progress") and "Proposing edits" in at.get("progress")[0].proto.text
     cancel = next(b for b in at.button if b.label == "Cancel")
     cancel.click().run()
-    assert job.cancel.is_set()
+    with session_scope(engine) as s:
+        assert jobs.get(s, job.id).cancel_requested
+    worker.join(10)
     rerun_until(at, warning_with("Proposing was cancelled"))
     with session_scope(engine) as s:
-        assert rounds.current_round(s, thread_id).status == "cancelled"
+        assert threads.current_round(s, thread_id).status == "cancelled"
     assert at.button(key="propose").label == "Propose"  # and one can propose again
 
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from core import documents
 from core.db import make_engine, migrate, session_scope
 from core.models import Decision
-from core.revision import rounds
+from core.revision import rounds, threads
 from tests.browser.conftest import AppServer, wait_for_app
 from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer
@@ -81,7 +81,7 @@ def seed_round(
         with session_scope(engine) as s:
             doc = documents.create_document(s, title, text)
             user_id = documents.default_user(s).id
-            thread_id = rounds.active_thread(s, doc.id, user_id).id
+            thread_id = threads.active_thread(s, doc.id, user_id).id
             doc_id = doc.id
         proposer = proposer or ReplaceProposer(rules or {})
         rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=proposer)

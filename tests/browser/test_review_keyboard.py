@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.db import make_engine, session_scope
-from core.revision import rounds
+from core.revision import review
 from tests.browser.conftest import wait_for_app
 from tests.browser.review_page import decisions, edit, edits, open_revise, panel_button, seed_round, wait_saved
 
@@ -61,7 +61,7 @@ def test_keyboard_only_review(page, app_server):
     wait_for_app(page)
     engine = make_engine(app_server.database_url)
     with session_scope(engine) as s:
-        view = rounds.round_view(s, round_id, user_id)
+        view = review.round_view(s, round_id, user_id)
         assert [st.status for st in view.edits] == statuses(page)
         assert view.round.status == "reviewing"
     engine.dispose()

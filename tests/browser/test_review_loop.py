@@ -14,7 +14,7 @@ from sqlmodel import select
 from core import documents
 from core.db import make_engine, session_scope
 from core.models import Round, Version
-from core.revision import rounds
+from core.revision import apply, review, threads
 from tests.browser.conftest import stop_app, wait_for_app
 from tests.browser.review_page import (
     count,
@@ -75,9 +75,9 @@ def test_review_loop_end_to_end(page, app_server):
     with session_scope(engine) as s:
         (doc,) = documents.list_documents(s)
         user_id = documents.default_user(s).id
-        thread = rounds.latest_thread(s, doc.id, user_id)
-        r1 = rounds.current_round(s, thread.id)
-        view = rounds.round_view(s, r1.id, user_id)
+        thread = threads.latest_thread(s, doc.id, user_id)
+        r1 = threads.current_round(s, thread.id)
+        view = review.round_view(s, r1.id, user_id)
         expected_v2 = view.preview_text()
         e = [st.row for st in view.edits]
     assert "REWRITTEN" in expected_v2
@@ -110,7 +110,7 @@ def test_review_loop_end_to_end(page, app_server):
         assert text == versions[-1].text == documents.head_version(s, doc.id).text
         rows = s.exec(select(Round).where(Round.thread_id == thread.id).order_by(Round.depth)).all()
         assert [(r.depth, r.status) for r in rows] == [(1, "applied"), (2, "applied")]
-        assert rounds.get_thread(s, thread.id).status == "finished"
+        assert threads.get_thread(s, thread.id).status == "finished"
     stored = decisions(app_server.database_url)
     by_edit = [(d.edit_id, d.action) for d in stored if d.edit_id in {x.id for x in e}]
     assert by_edit == [
@@ -177,7 +177,7 @@ def test_app_restart_mid_review_loses_nothing(browser, app_server, tmp_path):
         context.close()
     engine = make_engine(app_server.database_url)
     with session_scope(engine) as s:
-        view = rounds.round_view(s, round_id, user_id)
+        view = review.round_view(s, round_id, user_id)
         assert [st.status for st in view.edits][:3] == ["accept", "pending", "reject"]
         assert s.exec(select(Version)).all()[-1].origin == "paste"  # nothing applied behind the person's back
     engine.dispose()
@@ -190,7 +190,7 @@ def test_a_decision_the_server_refuses_is_shown_as_failed(page, app_server):
     expect(edits(page)).to_have_count(6)
     engine = make_engine(app_server.database_url)
     with session_scope(engine) as s:  # applied elsewhere (another tab) while this page still shows it
-        rounds.apply_round(s, round_id, user_id)
+        apply.apply_round(s, round_id, user_id)
     engine.dispose()
     decide_with_mouse(page, 1, "Accept")
     expect(edit(page, 1)).to_have_class(re.compile(r"\bfailed\b"))

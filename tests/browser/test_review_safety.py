@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from core.db import make_engine, session_scope
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Suggestion
-from core.revision import rounds
+from core.revision import apply
 from tests.browser.conftest import wait_for_app
 from tests.browser.review_page import edit, edits, open_popover, open_revise, seed_round, wait_saved
 
@@ -137,7 +137,7 @@ def test_payloads_are_text_everywhere(page, app_server):
     # History: the applied round's diff shows the payloads as text too
     engine = make_engine(app_server.database_url)
     with session_scope(engine) as s:
-        rounds.apply_round(s, round_id, user_id)
+        apply.apply_round(s, round_id, user_id)
     engine.dispose()
     page.get_by_role("link", name="History").click()
     wait_for_app(page)

@@ -13,7 +13,7 @@ from core import documents
 from core.data import downloads
 from core.db import session_scope
 from core.errors import InputError
-from core.revision import rounds
+from core.revision import apply, review, rounds, threads
 from tests.proposers_for_tests import ReplaceProposer
 
 TEXT = "We recieve teh report.\n\nIt is teh one."
@@ -23,7 +23,7 @@ def setup_round(engine, title="Essay", text=TEXT):
     with session_scope(engine) as s:
         doc = documents.create_document(s, title, text)
         user_id = documents.default_user(s).id
-        thread_id = rounds.active_thread(s, doc.id, user_id).id
+        thread_id = threads.active_thread(s, doc.id, user_id).id
         doc_id = doc.id
     rnd = rounds.propose_round(
         engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer({"teh": "the", "recieve": "receive"})
@@ -65,12 +65,12 @@ def test_current_text_includes_the_decisions_of_the_round_under_review(engine):
     doc_id, round_id, user_id = setup_round(engine)
     with session_scope(engine) as s:
         assert downloads.current_text(s, doc_id, user_id) == TEXT  # nothing decided yet
-        first = rounds.round_view(s, round_id, user_id).edits[0]
-        rounds.decide(s, first.row.id, user_id, "accept")
+        first = review.round_view(s, round_id, user_id).edits[0]
+        review.decide(s, first.row.id, user_id, "accept")
     with session_scope(engine) as s:
         assert downloads.current_text(s, doc_id, user_id) == TEXT.replace("recieve", "receive")
-        rounds.apply_round(s, round_id, user_id)
-        rounds.finish_thread(s, rounds.get_round(s, round_id).thread_id)
+        apply.apply_round(s, round_id, user_id)
+        threads.finish_thread(s, review.get_round(s, round_id).thread_id)
     with session_scope(engine) as s:
         assert downloads.current_text(s, doc_id, user_id) == documents.head_version(s, doc_id).text
 
@@ -79,11 +79,11 @@ def test_edit_log_has_this_documents_decisions_only(engine):
     doc_id, round_id, user_id = setup_round(engine)
     other_doc, other_round, _ = setup_round(engine, title="Other")
     with session_scope(engine) as s:
-        mine = rounds.round_view(s, round_id, user_id).edits
-        rounds.decide(s, mine[0].row.id, user_id, "accept", time_taken_ms=900)
-        rounds.decide(s, mine[1].row.id, user_id, "modify", modified_text='a, "quoted"\nline')
-        theirs = rounds.round_view(s, other_round, user_id).edits
-        rounds.decide(s, theirs[0].row.id, user_id, "reject")
+        mine = review.round_view(s, round_id, user_id).edits
+        review.decide(s, mine[0].row.id, user_id, "accept", time_taken_ms=900)
+        review.decide(s, mine[1].row.id, user_id, "modify", modified_text='a, "quoted"\nline')
+        theirs = review.round_view(s, other_round, user_id).edits
+        review.decide(s, theirs[0].row.id, user_id, "reject")
     with session_scope(engine) as s:
         rows = [json.loads(line) for line in downloads.edit_log_bytes(s, doc_id, "jsonl").decode().splitlines()]
         table = list(csv.DictReader(io.StringIO(downloads.edit_log_bytes(s, doc_id, "csv").decode())))

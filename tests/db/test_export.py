@@ -25,11 +25,11 @@ from core.data.export import (
     summarize,
     write_parquet,
 )
-from core.db import session_scope
+from core.db import read_scope, session_scope
 from core.errors import InputError
 from core.models import Project
 from core.proposers.base import SpecData
-from core.revision import rounds
+from core.revision import apply, review, rounds, threads
 from core.text.edits import diff
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def _round(
     s: Session, doc_id: int, user_id: int, before: str, after: str, intents: list[str], spec: SpecData | None = None,
     simulated: bool = False,
 ) -> list:  # fmt: skip
-    thread = rounds.active_thread(s, doc_id, user_id, simulated=simulated)
+    thread = threads.active_thread(s, doc_id, user_id, simulated=simulated)
     settings = rounds.RoundSettings(spec=spec) if spec else rounds.RoundSettings()
     rnd = rounds.begin_round(s, thread.id, settings)
     rnd.status = "reviewing"
@@ -73,32 +73,32 @@ def build_world(engine: Engine) -> World:
         s.flush()
         doc1 = documents.create_document(s, "essay", TEXT)
         e = _round(s, doc1.id, local.id, TEXT, REVISED, ["fluency", "fluency", "clarity"])
-        rounds.decide(s, e[0].id, local.id, "accept", time_taken_ms=1200, comment="good\nfix, with a comma")
-        rounds.decide(s, e[1].id, local.id, "accept")
-        rounds.decide(s, e[1].id, local.id, "undo")
-        rounds.decide(s, e[1].id, local.id, "reject")
-        rounds.decide(s, e[2].id, local.id, "modify", modified_text="So as to")
-        version = rounds.apply_round(s, e[0].round_id, local.id)
+        review.decide(s, e[0].id, local.id, "accept", time_taken_ms=1200, comment="good\nfix, with a comma")
+        review.decide(s, e[1].id, local.id, "accept")
+        review.decide(s, e[1].id, local.id, "undo")
+        review.decide(s, e[1].id, local.id, "reject")
+        review.decide(s, e[2].id, local.id, "modify", modified_text="So as to")
+        version = apply.apply_round(s, e[0].round_id, local.id)
         e2 = _round(s, doc1.id, local.id, version.text, version.text.replace("every day", "daily"), ["clarity"])
-        rounds.decide(s, e2[0].id, local.id, "accept")
-        rounds.decide(s, e2[0].id, local.id, "accept")  # a repeated identical decision (no undo between)
+        review.decide(s, e2[0].id, local.id, "accept")
+        review.decide(s, e2[0].id, local.id, "accept")  # a repeated identical decision (no undo between)
         doc2 = documents.create_document(s, "letter", "Dear sir, I writes to you.", project_id=project_b.id)
         spec_b = SpecData(kind="builtin", params={"engines": ["harper"]})
         e3 = _round(
             s, doc2.id, alice.id, "Dear sir, I writes to you.", "Dear sir, I write to you.", ["fluency"], spec_b
         )
-        old = rounds.decide(s, e3[0].id, alice.id, "reject")
+        old = review.decide(s, e3[0].id, alice.id, "reject")
         old.created_at = OLD
         s.add(old)
         doc3 = documents.create_document(s, "note", "Their is a cat.")
         e4 = _round(s, doc3.id, sim.id, "Their is a cat.", "There is a cat.", ["fluency"], simulated=True)
-        rounds.decide(s, e4[0].id, sim.id, "accept", simulated=True)
-        spec_b_id = rounds.get_round(s, e3[0].round_id).spec_id
+        review.decide(s, e4[0].id, sim.id, "accept", simulated=True)
+        spec_b_id = review.get_round(s, e3[0].round_id).spec_id
         return World(doc1.id, doc2.id, doc3.id, local.id, alice.id, sim.id, project_b.id, spec_b_id)
 
 
 def rows_for(engine: Engine, **filters: object) -> list[dict]:
-    with session_scope(engine) as s:
+    with read_scope(engine) as s:
         return list(iter_decision_rows(s, ExportFilters(**filters)))
 
 

@@ -13,10 +13,10 @@ from sqlmodel import select
 from core import documents
 from core.db import session_scope
 from core.errors import InputError
-from core.learning import muting, preference
+from core.learning import hidden, muting, preference
 from core.models import LearningProfile, Mute, User
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Suggestion
-from core.revision import feedback, rounds
+from core.revision import feedback, review, rounds, threads
 
 
 class RuleProposer:
@@ -40,7 +40,7 @@ def new_thread(engine, text: str, user_id: int | None = None, title: str = "doc"
     with session_scope(engine) as s:
         doc = documents.create_document(s, title, text)
         uid = user_id or documents.default_user(s).id
-        return doc.id, uid, rounds.active_thread(s, doc.id, uid).id
+        return doc.id, uid, threads.active_thread(s, doc.id, uid).id
 
 
 def add_user(engine, name: str, role: str = "writer") -> int:
@@ -51,26 +51,26 @@ def add_user(engine, name: str, role: str = "writer") -> int:
         return u.id
 
 
-Decider = Callable[[rounds.EditState], str | None]
+Decider = Callable[[review.EditState], str | None]
 
 
-def review(engine, round_id: int, user_id: int, decide: Decider) -> rounds.RoundView:
+def decide_round(engine, round_id: int, user_id: int, decide: Decider) -> review.RoundView:
     """Decide the shown pending edits of a round with `decide` (None leaves one pending)."""
     with session_scope(engine) as s:
-        view = rounds.round_view(s, round_id, user_id)
+        view = review.round_view(s, round_id, user_id)
         for st in view.edits:
             action = decide(st)
             if action:
-                rounds.decide(s, st.row.id, user_id, action)
+                review.decide(s, st.row.id, user_id, action)
         return view
 
 
-def view_of(engine, round_id: int, user_id: int) -> rounds.RoundView:
+def view_of(engine, round_id: int, user_id: int) -> review.RoundView:
     with session_scope(engine) as s:
-        return rounds.round_view(s, round_id, user_id)
+        return review.round_view(s, round_id, user_id)
 
 
-def changes(states: list[rounds.EditState]) -> list[tuple[str, str]]:
+def changes(states: list[review.EditState]) -> list[tuple[str, str]]:
     return [(st.row.before, st.row.after) for st in states]
 
 
@@ -89,14 +89,14 @@ def test_rejected_edit_never_comes_back_in_the_thread_even_when_offsets_and_neig
     settings = rounds.RoundSettings(max_depth=3)
     r1 = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
 
-    def round1(st: rounds.EditState) -> str | None:
+    def round1(st: review.EditState) -> str | None:
         if st.row.before in ("alot", "irregardless"):
             return "accept"  # the words on both sides of the first "teh" change, and offsets shift
         if st.row.before == "teh" and st.row.start == text.index("teh"):
             return "reject"
         return None  # the second "teh" and "Teh" stay pending
 
-    review(engine, r1.id, user_id, round1)
+    decide_round(engine, r1.id, user_id, round1)
     r2 = rounds.apply_and_continue(engine, r1.id, user_id, settings, proposer=proposer).next_round
     new_text = proposer.calls[-1].text
     assert new_text == "We did a lot of work teh regardless way. Then teh end came. Teh last."
@@ -107,7 +107,7 @@ def test_rejected_edit_never_comes_back_in_the_thread_even_when_offsets_and_neig
     # the rejected change travels to prompted models as something to avoid
     assert [(a.before, a.after) for a in proposer.calls[-1].avoid] == [("teh", "the")]
     # a third round: still suppressed (carried through two versions)
-    review(engine, r2.id, user_id, lambda st: "accept" if st.row.before == "Teh" else None)
+    decide_round(engine, r2.id, user_id, lambda st: "accept" if st.row.before == "Teh" else None)
     r3 = rounds.apply_and_continue(engine, r2.id, user_id, settings, proposer=proposer).next_round
     assert changes(view_of(engine, r3.id, user_id).edits) == [("teh", "the")]
     assert view_of(engine, r3.id, user_id).edits[0].row.start == 46
@@ -119,7 +119,7 @@ def test_suppression_is_per_thread(engine) -> None:
     proposer = RuleProposer(RULES)
     settings = rounds.RoundSettings(max_depth=2)
     r1 = rounds.propose_round(engine, t1, settings, proposer=proposer)
-    review(engine, r1.id, user_id, lambda st: "reject")
+    decide_round(engine, r1.id, user_id, lambda st: "reject")
     assert (
         rounds.apply_and_continue(engine, r1.id, user_id, settings, proposer=proposer).next_round.status == "finished"
     )
@@ -135,11 +135,11 @@ def test_feedback_and_examples_reach_every_later_request(engine) -> None:
     r1 = rounds.propose_round(engine, thread_id, rounds.RoundSettings(feedback="keep it formal"), proposer=proposer)
     assert proposer.calls[-1].feedback == ("keep it formal",)
     with session_scope(engine) as s:
-        for st in rounds.round_view(s, r1.id, user_id).edits:
+        for st in review.round_view(s, r1.id, user_id).edits:
             if st.row.before == "alot":
-                rounds.decide(s, st.row.id, user_id, "modify", modified_text="plenty")
+                review.decide(s, st.row.id, user_id, "modify", modified_text="plenty")
             elif st.row.before == "Teh":
-                rounds.decide(s, st.row.id, user_id, "accept")
+                review.decide(s, st.row.id, user_id, "accept")
     r2 = rounds.apply_and_continue(engine, r1.id, user_id, rounds.RoundSettings(), proposer=proposer).next_round
     request = proposer.calls[-1]
     assert request.feedback == ("keep it formal",)  # carried into a round that gave none
@@ -152,7 +152,7 @@ def test_feedback_and_examples_reach_every_later_request(engine) -> None:
 
     prompt = build_messages(request.sentences[-1], request)[-1]["content"]
     assert "- keep it formal" in prompt and '"alot" -> "plenty"' in prompt
-    review(engine, r2.id, user_id, lambda st: None)
+    decide_round(engine, r2.id, user_id, lambda st: None)
     rounds.apply_and_continue(
         engine, r2.id, user_id, rounds.RoundSettings(feedback="no contractions"), proposer=proposer
     )
@@ -164,12 +164,12 @@ def test_feedback_and_examples_reach_every_later_request(engine) -> None:
     assert {(e.before, e.after) for e in proposer.calls[-1].examples} == {("Teh", "The"), ("alot", "plenty")}
 
 
-def run_doc(engine, text: str, user_id: int, proposer, decide: Decider, title: str = "doc") -> rounds.RoundView:
+def run_doc(engine, text: str, user_id: int, proposer, decide: Decider, title: str = "doc") -> review.RoundView:
     """One round on a new document: decide, apply. Returns the round's view as the person saw it."""
     _, _, thread_id = new_thread(engine, text, user_id, title)
     settings = rounds.RoundSettings(max_depth=1)
     rnd = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
-    view = review(engine, rnd.id, user_id, decide)
+    view = decide_round(engine, rnd.id, user_id, decide)
     rounds.apply_and_continue(engine, rnd.id, user_id, settings, proposer=proposer)
     return view
 
@@ -184,7 +184,7 @@ def test_a_rule_rejected_three_times_is_muted_counted_and_can_be_unmuted(engine)
         project_id = documents.default_project(s).id
         preference.update_profile(s, project_id, user_id, threshold=0.0)  # muting alone, no prediction hiding
 
-    def reject_foo(st: rounds.EditState) -> str:
+    def reject_foo(st: review.EditState) -> str:
         return "reject" if st.row.source == "test:foo" else "accept"
 
     run_doc(engine, "foo and foo.", user_id, proposer, reject_foo, "a")
@@ -204,7 +204,7 @@ def test_a_rule_rejected_three_times_is_muted_counted_and_can_be_unmuted(engine)
     view = run_doc(engine, "We utilize tools and good ones.", user_id, proposer, lambda st: None, "f")
     assert changes(view.edits) == [("good", "great")]
     assert [(h.row.before, h.row.hidden_reason) for h in view.hidden] == [("utilize", "muted rule: test:utilize")]
-    assert feedback.hidden_counts(h.row.hidden_reason for h in view.hidden) == [("muted rules", 1)]
+    assert hidden.counts(h.row.hidden_kind for h in view.hidden) == [("muted rules", 1)]
     with session_scope(engine) as s:
         (mute,) = [m for m in muting.list_mutes(s, project_id, user_id) if m.value == "test:utilize"]
         assert mute.automatic and mute.kind == "rule" and mute.user_id == user_id
@@ -264,7 +264,7 @@ def test_project_wide_mutes_are_for_admins(engine) -> None:
         "muted intent: fluency",
         "rule muted for the project: test:foo",
     ]
-    assert feedback.hidden_counts(h.row.hidden_reason for h in view.hidden) == [
+    assert hidden.counts(h.row.hidden_kind for h in view.hidden) == [
         ("rules muted for the project", 1),
         ("muted intents", 1),
     ]
@@ -288,7 +288,7 @@ def test_learning_off_repeats_rejections_and_mutes_nothing_automatically(engine)
     _, _, thread_id = new_thread(engine, "teh cat, teh dog and teh bird.")
     settings = rounds.RoundSettings(max_depth=2)
     r1 = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
-    review(engine, r1.id, user_id, lambda st: "reject")
+    decide_round(engine, r1.id, user_id, lambda st: "reject")
     r2 = rounds.apply_and_continue(engine, r1.id, user_id, settings, proposer=proposer).next_round
     v2 = view_of(engine, r2.id, user_id)
     assert changes(v2.edits) == [("teh", "the")] * 3  # proposed again: nothing learned
@@ -317,7 +317,7 @@ def test_preference_model_predicts_orders_and_hides_below_threshold(engine) -> N
         project_id = documents.default_project(s).id
         preference.update_profile(s, project_id, user_id, auto_mute_after=0, threshold=0.0)  # test prediction alone
 
-    def taste(st: rounds.EditState) -> str:
+    def taste(st: review.EditState) -> str:
         return "accept" if st.row.before in ("good", "nice") else "reject"
 
     for i in range(7):  # 28 decisions: half accepted
@@ -339,14 +339,14 @@ def test_preference_model_predicts_orders_and_hides_below_threshold(engine) -> N
     assert changes(view.edits) == [("good", "great"), ("nice", "pleasant")]
     reasons = [h.row.hidden_reason for h in view.hidden]
     assert len(reasons) == 2 and all(r.startswith(preference.BELOW_THRESHOLD) for r in reasons)
-    assert feedback.hidden_counts(reasons) == [("edits predicted unlikely to be accepted", 2)]
+    assert hidden.counts(h.row.hidden_kind for h in view.hidden) == [("edits predicted unlikely to be accepted", 2)]
     with session_scope(engine) as s:
         profile = s.exec(select(LearningProfile).where(LearningProfile.user_id == user_id)).one()
         assert profile.fitted_at > fitted_before  # refit after the 7th round's decisions
         assert profile.meta["decisions"] == 28 and profile.meta["holdout"]["n"] >= 5
         # hidden edits can still be decided (the person chose to show them); then they count as shown
-        rounds.decide(s, view.hidden[0].row.id, user_id, "accept")
-        after = rounds.round_view(s, rnd.id, user_id)
+        review.decide(s, view.hidden[0].row.id, user_id, "accept")
+        after = review.round_view(s, rnd.id, user_id)
         assert len(after.edits) == 3 and len(after.hidden) == 1
     with pytest.raises(InputError, match="between 0 and 1"):
         with session_scope(engine) as s:

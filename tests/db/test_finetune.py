@@ -20,8 +20,9 @@ from core.db import session_scope
 from core.errors import InputError
 from core.models import ProposerSpec, TrainingRun
 from core.proposers.base import SpecData
-from core.proposers.registry import get_or_create_spec, release_proposers, spec_from_row
-from core.revision import rounds
+from core.proposers.registry import release_proposers
+from core.revision import apply, review, rounds, threads
+from core.specs import get_or_create_spec, spec_from_row
 from core.text.edits import Edit, diff
 from core.training.finetune import FinetuneConfig, FinetuneJob, finetune, lineage, trace_edit
 
@@ -56,7 +57,7 @@ def scripted_session(engine: Engine, spec: SpecData, *, reject_one: bool = True,
         user = documents.default_user(s)
         for text, revised in pairs or PAIRS:
             doc = documents.create_document(s, text[:12], text)
-            thread = rounds.active_thread(s, doc.id, user.id)
+            thread = threads.active_thread(s, doc.id, user.id)
             rnd = rounds.begin_round(s, thread.id, rounds.RoundSettings(spec=spec, intents=INTENTS))
             rnd.status = "reviewing"
             edits = [replace(e, intent="fluency") for e in diff(text, revised)]
@@ -65,10 +66,10 @@ def scripted_session(engine: Engine, spec: SpecData, *, reject_one: bool = True,
                 start = text.rindex(last)
                 edits.append(Edit(start, start + len(last), last, last.upper(), intent="fluency"))
             rows = rounds.store_edits(s, rnd.id, text, edits)
-            rounds.decide(s, rows[0].id, user.id, "accept")
+            review.decide(s, rows[0].id, user.id, "accept")
             for row in rows[1:]:
-                rounds.decide(s, row.id, user.id, "reject")
-            rounds.apply_round(s, rnd.id, user.id)
+                review.decide(s, row.id, user.id, "reject")
+            apply.apply_round(s, rnd.id, user.id)
         return get_or_create_spec(s, spec).id
 
 
@@ -98,12 +99,12 @@ def test_sft_end_to_end_new_spec_proposes_and_traces_back(
         new_spec = spec_from_row(new)
         user = documents.default_user(s)
         doc = documents.create_document(s, "again", PAIRS[0][0])
-        thread_id = rounds.active_thread(s, doc.id, user.id).id
+        thread_id = threads.active_thread(s, doc.id, user.id).id
     # The following round, proposed by the new spec.
     rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(spec=new_spec, intents=INTENTS))
     assert rnd.status == "reviewing", (rnd.status, rnd.error, rnd.dropped)
     with session_scope(engine) as s:
-        view = rounds.round_view(s, rnd.id, user.id)
+        view = review.round_view(s, rnd.id, user.id)
         assert [(e.row.before, e.row.after) for e in view.edits] == [("go", "goes")]
         trace = trace_edit(s, view.edits[0].row.id)
     assert trace["training_run_id"] == run.id and trace["spec_chain"] == [run.result_spec_id, base_id]

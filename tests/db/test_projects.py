@@ -5,7 +5,7 @@ from core.db import session_scope
 from core.errors import InputError
 from core.models import ProposerSpec
 from core.proposers.base import SpecData
-from core.revision import rounds
+from core.revision import review, rounds, threads
 from core.users import create_user
 
 TEXT = "This are a sentence with a error in it."
@@ -15,22 +15,22 @@ def _round(engine, settings=None):
     with session_scope(engine) as s:
         doc = documents.create_document(s, "d", TEXT)
         user_id = documents.default_user(s).id
-        thread_id = rounds.active_thread(s, doc.id, user_id).id
+        thread_id = threads.active_thread(s, doc.id, user_id).id
     return rounds.propose_round(engine, thread_id, settings or rounds.RoundSettings()), user_id
 
 
 def test_rules_switched_off_for_the_project_are_not_run(engine):
     first, user_id = _round(engine)
     with session_scope(engine) as s:
-        sources = {e.row.source for e in rounds.round_view(s, first.id, user_id).edits}
+        sources = {e.row.source for e in review.round_view(s, first.id, user_id).edits}
         project_id = documents.default_project(s).id
         assert sources, "the builtin proposer finds errors in the sample text"
         projects.update_settings(s, project_id, by_user_id=user_id, disabled=[*sources, " "])
         assert projects.disabled_rules(s, project_id) == frozenset(sources)
     second, _ = _round(engine)
     with session_scope(engine) as s:
-        assert {e.row.source for e in rounds.round_view(s, second.id, user_id).edits}.isdisjoint(sources)
-        assert set(rounds.get_round(s, second.id).request["disabled_rules"]) == sources
+        assert {e.row.source for e in review.round_view(s, second.id, user_id).edits}.isdisjoint(sources)
+        assert set(review.get_round(s, second.id).request["disabled_rules"]) == sources
 
 
 def test_only_admins_change_project_settings(engine):
@@ -50,7 +50,7 @@ def test_project_instructions_go_into_the_recorded_seq2seq_spec(engine):
         admin_id = documents.default_user(s).id
         projects.update_settings(s, project_id, by_user_id=admin_id, prefixes={"fluency": "Correct this: "})
         doc = documents.create_document(s, "d", TEXT)
-        thread_id = rounds.active_thread(s, doc.id, admin_id).id
+        thread_id = threads.active_thread(s, doc.id, admin_id).id
         spec = SpecData(kind="hf-seq2seq", model="/nonexistent/model")
         rnd = rounds.begin_round(s, thread_id, rounds.RoundSettings(spec=spec))
         row = s.get(ProposerSpec, rnd.spec_id)

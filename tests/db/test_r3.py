@@ -19,7 +19,7 @@ from core.db import session_scope
 from core.errors import InputError
 from core.models import Decision, Document, Round, Thread, User, Version
 from core.models import Edit as EditRow
-from core.revision import rounds
+from core.revision import apply, review, rounds, threads
 from core.text.edits import diff
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "r3"
@@ -187,14 +187,14 @@ def test_a_native_thread_exports_to_r3_and_imports_back(sqlite_engine: Engine, t
     with session_scope(sqlite_engine) as s:
         doc = documents.create_document(s, "native", text)
         user = documents.default_user(s)
-        thread = rounds.active_thread(s, doc.id, user.id)
+        thread = threads.active_thread(s, doc.id, user.id)
         rnd = rounds.begin_round(s, thread.id, rounds.RoundSettings())
         rnd.status = "reviewing"
         rows = rounds.store_edits(s, rnd.id, text, diff(text, "She goes to school every day. The results were good."))
         assert len(rows) == 2
-        rounds.decide(s, rows[0].id, user.id, "accept")
-        rounds.decide(s, rows[1].id, user.id, "reject")
-        rounds.apply_round(s, rnd.id, user.id)
+        review.decide(s, rows[0].id, user.id, "accept")
+        review.decide(s, rows[1].id, user.id, "reject")
+        apply.apply_round(s, rnd.id, user.id)
         thread_id = thread.id
     with session_scope(sqlite_engine) as s:
         exported = export_thread(s, thread_id)
@@ -240,7 +240,7 @@ def test_imported_specs_are_not_offered_as_proposers(tmp_path):
     from core import db
     from core.data.r3 import import_r3_paths
     from core.db import session_scope
-    from core.proposers.registry import list_specs
+    from core.specs import list_specs
     from tests.conftest import REPO
 
     engine = db.open_database(f"sqlite:///{tmp_path / 'r3.db'}")

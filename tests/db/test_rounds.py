@@ -1,13 +1,16 @@
 import threading
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
-from core import documents
+from core import documents, jobs
 from core.db import session_scope
 from core.errors import ConflictError, InputError
-from core.models import Decision, Round, Version
-from core.revision import rounds
+from core.models import Decision, Job, Round, Version, utcnow
+from core.revision import review, rounds, threads
+from core.services import revision  # noqa: F401 - registers the propose job's on_interrupted
 from tests.proposers_for_tests import BlockingProposer, FailingProposer, ReplaceProposer
 
 TEXT = "Teh cat sat on teh mat. It was a sunny day. Teh end."
@@ -18,7 +21,7 @@ def setup_thread(engine, text=TEXT):
     with session_scope(engine) as s:
         doc = documents.create_document(s, "doc", text)
         user = documents.default_user(s)
-        thread = rounds.active_thread(s, doc.id, user.id)
+        thread = threads.active_thread(s, doc.id, user.id)
         return doc.id, user.id, thread.id
 
 
@@ -29,18 +32,18 @@ def test_full_loop_decide_apply_next_round_and_stop(engine):
     r1 = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
     assert r1.status == "reviewing" and r1.depth == 1
     with session_scope(engine) as s:
-        view = rounds.round_view(s, r1.id, user_id)
+        view = review.round_view(s, r1.id, user_id)
         by_before = {(e.row.before, e.row.start): e.row for e in view.edits}
         assert len(view.edits) == 4 and view.counts["pending"] == 4
         first_teh, second_teh = by_before[("Teh", 0)], by_before[("teh", 15)]
         sunny, last_teh = by_before[("sunny", 33)], by_before[("Teh", 44)]
-        rounds.decide(s, first_teh.id, user_id, "accept", time_taken_ms=1200)
-        rounds.decide(s, second_teh.id, user_id, "modify", modified_text="a")
-        rounds.decide(s, sunny.id, user_id, "reject")
-        rounds.decide(s, last_teh.id, user_id, "accept")
-        rounds.decide(s, last_teh.id, user_id, "undo")  # back to pending: not applied
+        review.decide(s, first_teh.id, user_id, "accept", time_taken_ms=1200)
+        review.decide(s, second_teh.id, user_id, "modify", modified_text="a")
+        review.decide(s, sunny.id, user_id, "reject")
+        review.decide(s, last_teh.id, user_id, "accept")
+        review.decide(s, last_teh.id, user_id, "undo")  # back to pending: not applied
     with session_scope(engine) as s:
-        view = rounds.round_view(s, r1.id, user_id)
+        view = review.round_view(s, r1.id, user_id)
         assert view.counts == {"pending": 1, "accept": 1, "reject": 1, "modify": 1}
         assert view.preview_text() == "The cat sat on a mat. It was a sunny day. Teh end."
     result = rounds.apply_and_continue(engine, r1.id, user_id, settings, proposer=proposer)
@@ -50,7 +53,7 @@ def test_full_loop_decide_apply_next_round_and_stop(engine):
     assert r2.depth == 2 and r2.status == "reviewing" and r2.base_version_id == result.version.id
     # the rejected "sunny" is not proposed again; the untouched "Teh" is
     with session_scope(engine) as s:
-        view2 = rounds.round_view(s, r2.id, user_id)
+        view2 = review.round_view(s, r2.id, user_id)
         assert [(e.row.before, e.row.after) for e in view2.edits] == [("Teh", "The")]
     # feedback travels into the next request, with the accepted examples and the rejected change
     request = proposer.calls[-1]
@@ -67,13 +70,13 @@ def test_loop_stops_at_max_depth_and_when_no_edits(engine):
     settings = rounds.RoundSettings(max_depth=1)
     r1 = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
     result = rounds.apply_and_continue(engine, r1.id, user_id, settings, proposer=proposer)
-    assert result.next_round is None and result.stop_reason == rounds.STOP_MAX_DEPTH
+    assert result.next_round is None and result.stop_reason == threads.STOP_MAX_DEPTH
     # a document with nothing to fix: the round finishes with the reason
     _, _, thread2 = setup_thread(engine, "Nothing to see here.")
     r = rounds.propose_round(engine, thread2, rounds.RoundSettings(), proposer=proposer)
-    assert r.status == "finished" and r.stop_reason == rounds.STOP_NO_EDITS
+    assert r.status == "finished" and r.stop_reason == threads.STOP_NO_EDITS
     with session_scope(engine) as s:
-        assert rounds.get_thread(s, thread2).status == "finished"
+        assert threads.get_thread(s, thread2).status == "finished"
 
 
 def test_double_click_makes_one_decision_and_apply_is_idempotent(engine):
@@ -81,10 +84,10 @@ def test_double_click_makes_one_decision_and_apply_is_idempotent(engine):
     proposer = ReplaceProposer(RULES)
     r1 = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=proposer)
     with session_scope(engine) as s:
-        edit_id = rounds.round_view(s, r1.id, user_id).edits[0].row.id
+        edit_id = review.round_view(s, r1.id, user_id).edits[0].row.id
     for _ in range(3):
         with session_scope(engine) as s:
-            rounds.decide(s, edit_id, user_id, "accept", idempotency_key="click-1")
+            review.decide(s, edit_id, user_id, "accept", idempotency_key="click-1")
     with session_scope(engine) as s:
         assert len(s.exec(select(Decision)).all()) == 1
     settings = rounds.RoundSettings()
@@ -95,20 +98,20 @@ def test_double_click_makes_one_decision_and_apply_is_idempotent(engine):
         assert len(s.exec(select(Round)).all()) == 2
         assert len(s.exec(select(Version)).all()) == 2
         with pytest.raises(ConflictError, match="can no longer be decided"):
-            rounds.decide(s, edit_id, user_id, "reject")
+            review.decide(s, edit_id, user_id, "reject")
 
 
 def test_concurrent_same_key_decisions_make_one_row(engine):
     _, user_id, thread_id = setup_thread(engine)
     r1 = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
     with session_scope(engine) as s:
-        edit_id = rounds.round_view(s, r1.id, user_id).edits[0].row.id
+        edit_id = review.round_view(s, r1.id, user_id).edits[0].row.id
     errors = []
 
     def click():
         try:
             with session_scope(engine) as s:
-                rounds.decide(s, edit_id, user_id, "reject", idempotency_key="same-key")
+                review.decide(s, edit_id, user_id, "reject", idempotency_key="same-key")
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -152,14 +155,25 @@ def test_cancel_and_in_flight_round(engine):
 
 def test_interrupted_round_is_recorded_and_the_thread_goes_on(engine):
     _, user_id, thread_id = setup_thread(engine)
+    with session_scope(engine) as s:  # a job began proposing, then its process died
+        job = jobs.submit(s, "propose", target_kind="thread", target_id=thread_id, owner_id=user_id)
+        s.execute(
+            update(Job).where(Job.id == job.id).values(status="running", heartbeat_at=utcnow() - timedelta(minutes=5))
+        )
+        crashed_id = rounds.begin_round(s, thread_id, rounds.RoundSettings(), job_id=job.id).id
+    with pytest.raises(ConflictError, match="being proposed"):  # while its job looks alive
+        with session_scope(engine) as s:
+            s.execute(update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow()))
+            rounds.begin_round(s, thread_id, rounds.RoundSettings())
     with session_scope(engine) as s:
-        crashed = rounds.begin_round(s, thread_id, rounds.RoundSettings())  # the process died here
-        crashed_id = crashed.id
+        s.execute(update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow() - timedelta(minutes=5)))
+    assert jobs.reap(engine) == [job.id]  # the reaper frees its round; nobody has to propose first
+    with session_scope(engine) as s:
+        assert jobs.get(s, job.id).status == "interrupted"
+        old = review.get_round(s, crashed_id)
+        assert old.status == "failed" and "interrupted" in old.error
     r = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
     assert r.status == "reviewing"
-    with session_scope(engine) as s:
-        old = rounds.get_round(s, crashed_id)
-        assert old.status == "failed" and "interrupted" in old.error
 
 
 def test_bulk_decisions_and_bad_actions(engine):
@@ -167,13 +181,13 @@ def test_bulk_decisions_and_bad_actions(engine):
     r1 = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
     with session_scope(engine) as s:
         with pytest.raises(InputError, match="Unknown action"):
-            rounds.decide(s, 1, user_id, "approve")
+            review.decide(s, 1, user_id, "approve")
         with pytest.raises(InputError, match="replacement text"):
-            rounds.decide(s, rounds.round_view(s, r1.id, user_id).edits[0].row.id, user_id, "modify")
-        assert rounds.decide_many(s, r1.id, user_id, "accept", intent="fluency") == 4
-        assert rounds.decide_many(s, r1.id, user_id, "reject") == 0  # none pending
+            review.decide(s, review.round_view(s, r1.id, user_id).edits[0].row.id, user_id, "modify")
+        assert review.decide_many(s, r1.id, user_id, "accept", intent="fluency") == 4
+        assert review.decide_many(s, r1.id, user_id, "reject") == 0  # none pending
         assert (
-            rounds.round_view(s, r1.id, user_id).preview_text()
+            review.round_view(s, r1.id, user_id).preview_text()
             == "The cat sat on the mat. It was a bright day. The end."
         )
 
@@ -184,20 +198,20 @@ def test_each_annotator_has_their_own_thread(engine):
     doc_id, local_id, t1 = setup_thread(engine)
     with session_scope(engine) as s:
         ann = create_user(s, "ann2", "annotator")
-        t2 = rounds.active_thread(s, doc_id, ann.id).id
-        assert t2 != t1 and rounds.active_thread(s, doc_id, local_id).id == t1
+        t2 = threads.active_thread(s, doc_id, ann.id).id
+        assert t2 != t1 and threads.active_thread(s, doc_id, local_id).id == t1
 
 
 def test_finishing_closes_the_round_under_review_and_keeps_its_decisions(engine):
     _, user_id, thread_id = setup_thread(engine)
     r1 = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
     with session_scope(engine) as s:
-        edit_id = rounds.round_view(s, r1.id, user_id).edits[0].row.id
-        rounds.decide(s, edit_id, user_id, "reject")
-        rounds.finish_thread(s, thread_id)
+        edit_id = review.round_view(s, r1.id, user_id).edits[0].row.id
+        review.decide(s, edit_id, user_id, "reject")
+        threads.finish_thread(s, thread_id)
     with session_scope(engine) as s:
-        rnd = rounds.get_round(s, r1.id)
-        assert rnd.status == "finished" and rnd.stop_reason == rounds.STOP_USER and rnd.result_version_id is None
+        rnd = review.get_round(s, r1.id)
+        assert rnd.status == "finished" and rnd.stop_reason == threads.STOP_USER and rnd.result_version_id is None
         assert len(s.exec(select(Decision)).all()) == 1
         with pytest.raises(ConflictError, match="can no longer be decided"):
-            rounds.decide(s, edit_id, user_id, "accept")
+            review.decide(s, edit_id, user_id, "accept")

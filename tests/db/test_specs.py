@@ -11,7 +11,8 @@ from core.db import session_scope
 from core.errors import NotFoundError
 from core.models import ProposerSpec
 from core.proposers.base import SpecData
-from core.proposers.registry import get_or_create_spec, parse_spec, spec_fingerprint, spec_from_row, spec_label
+from core.proposers.registry import parse_spec, spec_fingerprint, spec_label
+from core.specs import get_or_create_spec, spec_from_row
 
 
 def rows(engine):

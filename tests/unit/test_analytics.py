@@ -10,6 +10,7 @@ from core.learning import analytics
 from core.learning.analytics import EditRecord, Filters, RoundText
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+MUTED_LT_D = {"hidden_reason": "muted rule: lt:D", "hidden_kind": "muted-rule", "hidden_value": "lt:D"}
 
 
 def rec(edit_id: int, status: str, **kw: object) -> EditRecord:
@@ -35,7 +36,17 @@ RECORDS = [
     rec(4, "reject", intent="fluency", source="harper:C", user="alice", time_taken_ms=4000, proposed_at=T0),
     rec(5, "reject", intent="clarity", source="harper:C", user="alice", proposed_at=T0),
     rec(6, "pending", intent="fluency", source="lt:A", user="alice", proposed_at=T0),
-    rec(7, "pending", intent="style", source="lt:D", user="alice", hidden_reason="muted rule: lt:D", proposed_at=T0),
+    rec(
+        7,
+        "pending",
+        intent="style",
+        source="lt:D",
+        user="alice",
+        hidden_reason="muted rule: lt:D",
+        hidden_kind="muted-rule",
+        hidden_value="lt:D",
+        proposed_at=T0,
+    ),
     # round 2 (depth 2): a hidden edit the person looked at and accepted anyway; one below threshold
     rec(
         8,
@@ -46,6 +57,8 @@ RECORDS = [
         source="lt:D",
         user="alice",
         hidden_reason="muted rule: lt:D",
+        hidden_kind="muted-rule",
+        hidden_value="lt:D",
         proposed_at=T0 + timedelta(days=1),
     ),
     rec(
@@ -57,6 +70,7 @@ RECORDS = [
         source="lt:A",
         user="alice",
         hidden_reason="unlikely to be accepted: predicted 5% < 10%",
+        hidden_kind="below-threshold",
         proposed_at=T0 + timedelta(days=1),
     ),
     rec(

@@ -129,8 +129,9 @@ def test_hides_only_below_threshold_with_enough_own_decisions() -> None:
     model = P.fit(stream(60, 1, True, False), 1)
     model.meta = {"own_decisions": 60}
     profile = LearningProfile(project_id=1, user_id=1, threshold=0.2, meta={})
-    assert P.hides(profile, model, 0.1).startswith(P.BELOW_THRESHOLD)
-    assert "10%" in P.hides(profile, model, 0.1) and "20%" in P.hides(profile, model, 0.1)
+    hidden = P.hides(profile, model, 0.1)
+    assert hidden.kind == "below-threshold" and hidden.text.startswith(P.BELOW_THRESHOLD)
+    assert "10%" in hidden.text and "20%" in hidden.text
     assert P.hides(profile, model, 0.3) is None
     assert P.hides(profile, None, 0.1) is None and P.hides(profile, model, None) is None
     profile.threshold = 0.0

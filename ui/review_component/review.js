@@ -9,15 +9,20 @@
 //
 // Safety: everything that comes in `data` (document text, model output, explanations, reasons)
 // is untrusted and is only ever put into the page with textContent / createTextNode.
+//
+// What is decided, queued, failed or changed elsewhere lives in a ReviewState (review_state.js,
+// which ui/review.py puts in front of this file: the two are one module). This file paints it,
+// handles keys and focus, and sends the outbox.
 
 const INSTANCES = new WeakMap() // parentElement -> instance
 const INTENT_COLOURS = {
   fluency: 0, clarity: 1, coherence: 2, style: 3, "meaning-changed": 4,
   simplify: 5, formal: 6, neutral: 7, paraphrase: 8,
 }
-const RETRY_MS = 2500
+const SYNC_EVERY_MS = 15000 // a visible tab asks for fresh data this often, even when idle
+const SYNC_MIN_GAP_MS = 1000 // focus + visibilitychange come together: one rerun
 const GLOBAL_KEYS = new Set(["j", "k", "n", "p", "a", "r", "e", "u", "ArrowRight", "ArrowLeft"])
-const LABELS = { pending: "pending", accept: "accepted", reject: "rejected", modify: "rewritten" }
+const LABELS = STATUS_LABELS
 
 function el(tag, cls, text) {
   const node = document.createElement(tag)
@@ -39,15 +44,6 @@ function button(label, cls, key) {
   return b
 }
 
-function newKey() {
-  const c = globalThis.crypto
-  if (c && typeof c.randomUUID === "function") return c.randomUUID()
-  const bytes = new Uint8Array(16)
-  if (c && c.getRandomValues) c.getRandomValues(bytes)
-  else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256)
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
-}
-
 function store() {
   try {
     return globalThis.localStorage ?? null
@@ -66,23 +62,27 @@ class Review {
     }
     this.sig = null
     this.scope = null
+    this.st = new ReviewState()
     this.edits = []
     this.order = []
     this.orderPos = []
     this.spans = []
-    this.stacks = []
-    this.failed = new Map()
-    this.outbox = []
-    this.history = []
     this.focus = -1
-    this.seq = 0
     this.lastActionAt = performance.now()
     this.focusAt = performance.now()
-    this.locked = null
+    this.lastContact = Date.now() // the last send or sync: a rerun that brings fresh data
+    this.lastSync = 0
     this.mode = "review"
-    this.sendState = null
     this.buildFrame()
-    this.timer = setInterval(() => this.retry(), 1000)
+    this.timer = setInterval(() => this.tick(), 1000)
+    // Another tab (or process) may decide on this round: ask for fresh data when the tab comes back
+    // and now and then while it is visible, so what it shows is what is stored.
+    this.onVisible = () => {
+      if (document.visibilityState === "visible") this.requestSync()
+    }
+    this.onWindowFocus = () => this.requestSync()
+    document.addEventListener("visibilitychange", this.onVisible)
+    window.addEventListener("focus", this.onWindowFocus)
     // Keys also work while nothing else has the focus (after a click elsewhere on the page). Capture
     // on window runs before Streamlit's own shortcuts (r = rerun), which must not see them.
     this.globalKeys = (e) => {
@@ -97,9 +97,15 @@ class Review {
     window.addEventListener("keydown", this.globalKeys, true)
   }
 
+  get locked() {
+    return this.st.locked
+  }
+
   destroy() {
     clearInterval(this.timer)
     window.removeEventListener("keydown", this.globalKeys, true)
+    document.removeEventListener("visibilitychange", this.onVisible)
+    window.removeEventListener("focus", this.onWindowFocus)
     this.root.replaceChildren()
   }
 
@@ -182,6 +188,7 @@ class Review {
     this.pHidden = el("div", "rd-p-note")
     this.pError = el("div", "rd-p-error")
     this.pError.setAttribute("role", "alert")
+    this.pChanged = el("div", "rd-p-changed rd-off")
     this.pActions = el("div", "rd-actions")
     this.bAccept = button("Accept", "act-accept", "a")
     this.bReject = button("Reject", "act-reject", "r")
@@ -206,7 +213,7 @@ class Review {
     this.pHelp.textContent =
       "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
     p.append(this.pEmpty, this.pHead, this.pChange, this.pExpl, this.pMeta, this.pHidden, this.pError,
-      this.pActions, this.pAlts, this.pRewrite, nav, this.pHelp)
+      this.pChanged, this.pActions, this.pAlts, this.pRewrite, nav, this.pHelp)
 
     this.bAccept.onclick = (e) => this.clickAct(e, "accept")
     this.bReject.onclick = (e) => this.clickAct(e, "reject")
@@ -222,12 +229,23 @@ class Review {
 
   update(data) {
     data = data || {}
+    this.lastContact = Date.now() // fresh data: the next idle sync counts from here
     this.mode = data.mode === "diff" ? "diff" : "review"
     this.root.classList.toggle("diff", this.mode === "diff")
-    if (data.sig !== this.sig) this.rebuild(data)
-    this.locked = data.locked || null
+    const rebuilt = data.sig !== this.sig
+    if (rebuilt) this.rebuild(data)
+    if (this.mode === "review") {
+      const { dirty, outboxChanged } = this.st.applyUpdate({
+        results: data.results, state: data.state, locked: data.locked || null,
+      })
+      for (const i of dirty) this.paint(i)
+      if (outboxChanged) this.saveOutbox()
+      // what this browser kept from before a reload goes again (unless the round is closed now)
+      if (rebuilt && this.st.outbox.length) this.send()
+    } else {
+      this.st.locked = data.locked || null
+    }
     this.root.classList.toggle("locked", !!this.locked)
-    if (this.mode === "review") this.applyResults(data.results || {}, data.state || {})
     this.refreshCounts()
     this.refreshPanel()
     this.refreshSave()
@@ -245,9 +263,9 @@ class Review {
     this.orderPos = new Array(n)
     this.order.forEach((i, p) => { this.orderPos[i] = p })
     const segs = Array.isArray(data.segs) ? data.segs : [""]
-    this.failed.clear()
-    this.history = []
-    this.stacks = this.edits.map(() => [])
+    // a reload resumes where it was: the outbox this browser kept (shown at once), and the focused edit
+    this.st.reset(this.edits, data.state || {}, this.mode === "review" ? this.loadOutbox() : [])
+    this.undoBulk.classList.add("rd-off")
     this.spans = new Array(this.edits.length)
     this.intents = []
     // One block per line: a change re-lays out its own paragraph, and paragraphs off screen are
@@ -300,19 +318,15 @@ class Review {
     close()
     this.doc.replaceChildren(frag)
     this.doc.classList.toggle("short", this.edits.length < 4 && segs.join("").length < 1500)
-    const state = data.state || {}
-    for (let i = 0; i < this.edits.length; i++) this.seed(i, state[String(this.edits[i].id)])
+    for (let i = 0; i < this.edits.length; i++) this.paint(i)
     this.buildScope()
     this.buildSummary(data)
-    // a reload resumes where it was: the outbox this browser kept, and the focused edit
-    this.outbox = this.mode === "review" ? this.loadOutbox() : []
     this.focus = -1
     if (this.mode === "review") {
       const want = this.loadFocus()
       let idx = this.edits.findIndex((e) => e.id === want)
       if (idx < 0 || this.isHiddenNow(idx)) idx = this.nextIndex(-1, 1, true)
       if (idx >= 0) this.setFocus(idx, true)
-      if (this.outbox.length) this.send()
       // The review takes the keys when it appears, unless the person is typing somewhere.
       const active = document.activeElement
       const typing = active && (/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) || active.isContentEditable)
@@ -355,68 +369,24 @@ class Review {
     }
   }
 
-  seed(i, server) {
-    const st = server ? server[0] : "pending"
-    const text = server ? server[1] : null
-    this.stacks[i] = st === "pending" ? [] : [{ st, t: text ?? null, k: null }]
-    this.paint(i)
-  }
-
-  applyResults(results, state) {
-    let changed = false
-    const keep = []
-    for (const item of this.outbox) {
-      if (Object.prototype.hasOwnProperty.call(results, item.k)) {
-        const err = results[item.k]
-        for (const idx of this.indexesOf(item)) {
-          if (err) this.failed.set(idx, String(err))
-          else if (this.failed.has(idx)) this.failed.delete(idx)
-          this.paint(idx)
-        }
-        changed = true
-      } else {
-        keep.push(item)
-      }
-    }
-    this.outbox = keep
-    if (changed) this.saveOutbox()
-    // Edits with nothing in flight show exactly what the server stored.
-    const inflight = new Set()
-    for (const item of this.outbox) for (const idx of this.indexesOf(item)) inflight.add(idx)
-    for (let i = 0; i < this.edits.length; i++) {
-      if (inflight.has(i)) continue
-      const server = state[String(this.edits[i].id)]
-      const st = server ? server[0] : "pending"
-      const text = server ? (server[1] ?? null) : null
-      const top = this.top(i)
-      if (top.st !== st || (st === "modify" && top.t !== text)) this.seed(i, server)
-    }
-  }
-
-  indexesOf(item) {
-    if (item._idx === undefined) {
-      const ids = item.ids || [item.id]
-      const want = new Set(ids)
-      item._idx = []
-      for (let i = 0; i < this.edits.length; i++) if (want.has(this.edits[i].id)) item._idx.push(i)
-    }
-    return item._idx
-  }
-
   // --- state of one edit --------------------------------------------------------------------------
 
   top(i) {
-    const s = this.stacks[i]
-    return s && s.length ? s[s.length - 1] : { st: "pending", t: null, k: null }
+    return this.st.top(i)
   }
 
   status(i) {
-    return this.top(i).st
+    return this.st.status(i)
   }
 
   isHiddenNow(i) {
     const e = this.edits[i]
     return !!(e && e.h && this.status(i) === "pending" && !this.hiddenBox.checked)
+  }
+
+  changedNote(i) {
+    const now = this.st.changedTo(i)
+    return now ? `Changed in another tab or by another process: now ${LABELS[now.st] || now.st}` : ""
   }
 
   paint(i) {
@@ -428,8 +398,12 @@ class Review {
     const text = t.st === "modify" ? (t.t ?? "") : ""
     if (mod.textContent !== text) mod.textContent = text
     span.classList.toggle("nomod", t.st === "modify" && !text)
-    span.classList.toggle("failed", this.failed.has(i))
+    span.classList.toggle("failed", this.st.failed.has(i))
     span.classList.toggle("hid", !!this.edits[i].h && t.st === "pending")
+    const note = this.changedNote(i)
+    span.classList.toggle("changed", !!note)
+    if (note) span.title = note
+    else if (span.hasAttribute("title")) span.removeAttribute("title")
   }
 
   // --- deciding -----------------------------------------------------------------------------------
@@ -440,36 +414,34 @@ class Review {
     this.act(this.focus, action, null, false)
   }
 
+  tookMs(sinceFocus) {
+    const now = performance.now()
+    const ms = Math.round(now - (sinceFocus ? Math.max(this.lastActionAt, this.focusAt) : this.lastActionAt))
+    this.lastActionAt = now
+    return ms
+  }
+
+  // After the state changed: the edits it touched, and what they change around them.
+  queued(idx) {
+    for (const i of idx) this.paint(i)
+    this.saveOutbox() // at once: a reload right after the click must not lose it
+    this.sendSoon()
+    this.refreshCounts()
+    this.refreshSave() // "Saving…" (data-saved="no") from the click on, not from the send
+    this.undoBulk.classList.toggle("rd-off", !this.st.lastBulk)
+  }
+
   act(i, action, text, fromKeyboard) {
     if (this.mode !== "review" || i < 0 || i >= this.edits.length) return false
     if (this.locked) {
       this.flashSave(this.locked, "err")
       return false
     }
-    const cur = this.top(i)
-    if (action === "undo") {
-      if (!this.stacks[i].length) return false
-    } else if (action === "modify") {
-      if (cur.st === "modify" && cur.t === text) return false
-    } else if (cur.st === action) {
-      return false // already so: a repeated click or key press makes no second decision
-    }
     const now = performance.now()
-    const ms = Math.round(now - Math.max(this.lastActionAt, this.focusAt))
+    const item = this.st.decide(i, action, text, Math.round(now - Math.max(this.lastActionAt, this.focusAt)))
+    if (!item) return false // already so: a repeated click or key press makes no second decision
     this.lastActionAt = now
-    const k = newKey()
-    if (action === "undo") this.stacks[i].pop()
-    else this.stacks[i].push({ st: action, t: action === "modify" ? text : null, k })
-    this.failed.delete(i)
-    this.paint(i)
-    const item = { k, id: this.edits[i].id, a: action, ms }
-    if (action === "modify") item.t = text
-    this.outbox.push(item)
-    this.saveOutbox() // at once: a reload right after the click must not lose it
-    if (action !== "undo") this.history.push({ k, idx: [i] })
-    this.sendSoon()
-    this.refreshCounts()
-    this.refreshSave() // "Saving…" (data-saved="no") from the click on, not from the send
+    this.queued(item._idx)
     if (fromKeyboard && action !== "undo") {
       const next = this.nextIndex(i, 1, true)
       this.setFocus(next >= 0 ? next : i, true)
@@ -479,84 +451,36 @@ class Review {
     return true
   }
 
-  targets(action) {
-    const scope = this.scopeSel.value
-    const out = []
-    for (let i = 0; i < this.edits.length; i++) {
-      if (this.status(i) !== "pending" || this.isHiddenNow(i)) continue
-      if (scope && this.edits[i].i !== scope) continue
-      out.push(i)
-    }
-    return out
-  }
-
   bulkAct(action, e) {
     if (e && e.detail > 1) return
     if (this.locked) return this.flashSave(this.locked, "err")
-    const idx = this.targets(action)
+    const idx = this.st.bulkTargets(this.scopeSel.value, this.hiddenBox.checked)
     if (!idx.length) return this.flashSave("No pending edits " + (this.scopeSel.value ? "of that intent" : "left"), "warn")
-    const k = newKey()
-    for (const i of idx) {
-      this.stacks[i].push({ st: action, t: null, k })
-      this.failed.delete(i)
-      this.paint(i)
-    }
-    const now = performance.now()
-    this.outbox.push({ k, bulk: action, ids: idx.map((i) => this.edits[i].id), ms: Math.round(now - this.lastActionAt) })
-    this.lastActionAt = now
-    this.history.push({ k, idx })
-    this.lastBulk = { k, idx }
-    this.undoBulk.classList.remove("rd-off")
-    this.saveOutbox()
-    this.sendSoon()
-    this.refreshCounts()
-    this.refreshSave()
+    const item = this.st.bulk(action, idx, this.tookMs(false))
+    if (!item) return
+    this.queued(item._idx)
     this.refreshPanel()
   }
 
   undoLastBulk(e) {
     if (e && e.detail > 1) return
-    const last = this.lastBulk
-    this.lastBulk = null
-    this.undoBulk.classList.add("rd-off")
-    if (!last) return
-    this.undoEntry(last)
-  }
-
-  undoEntry(entry) {
-    // only edits whose latest decision is still the one this entry made
-    const idx = entry.idx.filter((i) => this.top(i).k === entry.k)
-    if (!idx.length) return false
     if (this.locked) return this.flashSave(this.locked, "err")
-    if (idx.length === 1) return this.act(idx[0], "undo", null, false)
-    const k = newKey()
-    for (const i of idx) {
-      this.stacks[i].pop()
-      this.paint(i)
-    }
-    this.outbox.push({ k, bulk: "undo", ids: idx.map((i) => this.edits[i].id), ms: 0 })
-    this.saveOutbox()
-    this.sendSoon()
-    this.refreshCounts()
-    this.refreshSave()
+    const item = this.st.undoLastBulk(this.tookMs(true))
+    this.undoBulk.classList.toggle("rd-off", !this.st.lastBulk)
+    if (!item) return
+    this.queued(item._idx)
     this.refreshPanel()
-    return true
   }
 
   undoLast() {
-    while (this.history.length) {
-      const entry = this.history.pop()
-      if (this.lastBulk && this.lastBulk.k === entry.k) {
-        this.lastBulk = null
-        this.undoBulk.classList.add("rd-off")
-      }
-      const first = entry.idx.find((i) => this.top(i).k === entry.k)
-      if (first === undefined) continue
-      this.undoEntry(entry)
-      this.setFocus(first, true)
-      return
-    }
-    if (this.focus >= 0) this.act(this.focus, "undo", null, false)
+    if (this.mode !== "review") return
+    if (this.locked) return this.flashSave(this.locked, "err")
+    const { item, first } = this.st.undoLast(this.focus, this.tookMs(true))
+    this.undoBulk.classList.toggle("rd-off", !this.st.lastBulk)
+    if (!item) return
+    this.queued(item._idx)
+    if (first >= 0) this.setFocus(first, true)
+    else this.refreshPanel()
   }
 
   // --- talking to the server ----------------------------------------------------------------------
@@ -579,29 +503,29 @@ class Review {
   send() {
     if (!this.setStateValue) return
     const now = Date.now()
-    this.seq += 1
-    for (const item of this.outbox) if (!item.sentAt) item.sentAt = now
-    this.lastSend = now
-    const items = this.outbox.map(({ k, id, a, t, ms, bulk, ids }) => {
-      const out = { k, ms }
-      if (bulk) {
-        out.bulk = bulk
-        out.ids = ids
-      } else {
-        out.id = id
-        out.a = a
-        if (a === "modify") out.t = t
-      }
-      return out
-    })
-    this.setStateValue("outbox", { seq: this.seq, items })
+    this.lastContact = now
+    this.setStateValue("outbox", this.st.message(now))
     this.saveOutbox()
     this.refreshSave()
   }
 
-  retry() {
-    if (this.outbox.length && Date.now() - (this.lastSend || 0) >= RETRY_MS) this.send()
-    if (this.outbox.length || this.flash) this.refreshSave()
+  // Ask the server for fresh data (another tab may have decided since): a new `sync` value reruns
+  // the fragment, which answers with `data`. Not in the read-only diff, nor for a closed round.
+  requestSync() {
+    if (!this.setStateValue || this.mode !== "review" || this.locked || !this.root.isConnected) return false
+    const now = Date.now()
+    if (now - this.lastContact < SYNC_MIN_GAP_MS) return false // a rerun is on its way already
+    this.lastContact = now
+    this.lastSync = Math.max(now, this.lastSync + 1) // always a new value
+    this.setStateValue("sync", this.lastSync)
+    return true
+  }
+
+  tick() {
+    const now = Date.now()
+    if (this.st.dueForRetry(now)) this.send()
+    else if (now - this.lastContact >= SYNC_EVERY_MS && document.visibilityState === "visible") this.requestSync()
+    if (this.st.outbox.length || this.flash) this.refreshSave()
     if (this.flash && this.flash.until <= Date.now()) this.flash = null
   }
 
@@ -614,7 +538,7 @@ class Review {
     if (!s || !this.scope) return []
     try {
       const items = JSON.parse(s.getItem(this.storageKey("outbox")) || "[]")
-      return Array.isArray(items) ? items.filter((x) => x && typeof x.k === "string").map((x) => ({ ...x, sentAt: 0 })) : []
+      return Array.isArray(items) ? items : []
     } catch (_e) {
       return []
     }
@@ -622,12 +546,10 @@ class Review {
 
   saveOutbox() {
     const s = store()
-    if (!s || !this.scope) return
+    if (!s || !this.scope || this.mode !== "review") return
     try {
-      if (this.outbox.length) {
-        const plain = this.outbox.map(({ k, id, a, t, ms, bulk, ids }) => ({ k, id, a, t, ms, bulk, ids }))
-        s.setItem(this.storageKey("outbox"), JSON.stringify(plain))
-      } else s.removeItem(this.storageKey("outbox"))
+      if (this.st.outbox.length) s.setItem(this.storageKey("outbox"), JSON.stringify(this.st.stored()))
+      else s.removeItem(this.storageKey("outbox"))
     } catch (_e) {
       /* full or disabled storage: memory still has it */
     }
@@ -772,14 +694,12 @@ class Review {
       return
     }
     this.countsEl.classList.remove("rd-off")
-    const c = { pending: 0, accept: 0, reject: 0, modify: 0 }
-    let hidden = 0
-    for (let i = 0; i < this.edits.length; i++) {
-      const st = this.status(i)
-      if (st === "pending" && this.edits[i].h) hidden += 1
-      else c[st] = (c[st] || 0) + 1
+    const c = this.st.counts()
+    const hidden = c.hidden
+    for (const k of ["pending", "accept", "reject", "modify"]) {
+      const text = String(c[k])
+      if (this.countEls[k].textContent !== text) this.countEls[k].textContent = text
     }
-    for (const k of Object.keys(c)) this.countEls[k].textContent = String(c[k])
     this.hiddenToggle.classList.toggle("rd-off", hidden === 0)
     this.hiddenText.textContent = `Show ${hidden} hidden`
     const open = !this.locked
@@ -799,6 +719,7 @@ class Review {
       this.pEmpty.textContent = this.edits.length ? "Click an edit in the text to review it." : "No edits in this round."
       this.pHidden.classList.add("rd-off")
       this.pError.classList.add("rd-off")
+      this.pChanged.classList.add("rd-off")
       return
     }
     const e = this.edits[i]
@@ -824,16 +745,19 @@ class Review {
     this.pMeta.classList.toggle("rd-off", !this.pMeta.textContent)
     this.pHidden.textContent = e.h ? "Hidden: " + e.h : ""
     this.pHidden.classList.toggle("rd-off", !e.h)
-    const err = this.failed.get(i)
+    const err = this.st.failure(i)
     this.pError.textContent = err ? "Not saved: " + err : ""
     this.pError.classList.toggle("rd-off", !err)
+    const note = this.changedNote(i)
+    this.pChanged.textContent = note
+    this.pChanged.classList.toggle("rd-off", !note)
     // Buttons a click lands on are never disabled (the focus would drop to <body>, and forcing it
     // back costs a layout): a repeated decision is simply a no-op, shown by aria-pressed.
     const open = !this.locked
     for (const b of [this.bAccept, this.bReject, this.bRewrite, this.bUndo]) b.disabled = !open
     this.bAccept.setAttribute("aria-pressed", String(t.st === "accept"))
     this.bReject.setAttribute("aria-pressed", String(t.st === "reject"))
-    this.bUndo.setAttribute("aria-disabled", String(!this.stacks[i].length))
+    this.bUndo.setAttribute("aria-disabled", String(!this.st.canUndo(i)))
     this.bPrev.setAttribute("aria-disabled", String(this.nextIndex(i, -1, false) < 0))
     this.bNext.setAttribute("aria-disabled", String(this.nextIndex(i, 1, false) < 0))
     const alts = Array.isArray(e.alt) ? e.alt : []
@@ -870,33 +794,14 @@ class Review {
       s.textContent = ""
       return
     }
-    let text = ""
-    let kind = ""
-    const failed = this.failed.size
-    if (this.locked) {
-      text = this.locked
-      kind = "warn"
-    } else if (this.outbox.length) {
-      const oldest = Math.min(...this.outbox.map((x) => x.sentAt || Date.now()))
-      const waited = Date.now() - oldest
-      if (waited > 15000) {
-        text = `${this.outbox.length} decision(s) not saved yet: the server does not answer. They are kept in this browser and sent again.`
-        kind = "err"
-      } else if (waited > 3000) {
-        text = `Saving ${this.outbox.length}… (retrying)`
-        kind = "warn"
-      } else text = `Saving ${this.outbox.length}…`
-    } else if (failed) {
-      text = `${failed} decision(s) failed: see the edit marked in red`
-      kind = "err"
-    } else text = "All decisions saved"
+    let { text, kind, saved } = this.st.saveStatus(Date.now())
     if (this.flash && this.flash.until > Date.now()) {
       text = this.flash.message
       kind = this.flash.kind
     }
     if (s.textContent !== text) s.textContent = text
     s.className = "rd-save" + (kind ? " " + kind : "")
-    this.root.dataset.saved = this.outbox.length ? "no" : "yes"
+    this.root.dataset.saved = saved ? "yes" : "no"
   }
 }
 

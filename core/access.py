@@ -1,0 +1,82 @@
+"""Who acts, and what they may do: one policy function per resource and action (Argilla's
+response_policy style). Every service asks here; a refusal is a PermissionDenied, logged.
+
+Roles: admin (users, projects, proposers, settings; everything), researcher (reads every
+decision, exports, fine-tunes, runs campaigns), annotator and writer (their own threads).
+Pages hide what a person may not do, but the check is here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from core.errors import NotFoundError, RedraftError
+from core.models import Role, Thread, User
+
+log = logging.getLogger(__name__)
+
+
+class PermissionDenied(RedraftError):
+    """The acting person may not do this."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person a service acts for."""
+
+    user_id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def reads_all_decisions(self) -> bool:
+        return self.role in (Role.ADMIN, Role.RESEARCHER)
+
+
+def actor_for(session: Session, user_id: int) -> Actor:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"No user with id {user_id}.")
+    assert user.id is not None
+    return Actor(user_id=user.id, name=user.name, role=user.role)
+
+
+def deny(actor: Actor, what: str) -> PermissionDenied:
+    log.warning("refused: %s (user %s, %s) may not %s", actor.name, actor.user_id, actor.role, what)
+    return PermissionDenied(f"You ({actor.name}, {actor.role}) may not {what}.")
+
+
+# --- policies ----------------------------------------------------------------------------------------
+
+
+def may_work_on_thread(actor: Actor, thread: Thread) -> bool:
+    """Decide, apply, finish, propose in a thread: its owner (or an admin acting for them)."""
+    return thread.user_id == actor.user_id or actor.is_admin
+
+
+def check_thread(actor: Actor, thread: Thread, what: str = "work on another person's revision") -> None:
+    if not may_work_on_thread(actor, thread):
+        raise deny(actor, what)
+
+
+def check_admin(actor: Actor, what: str) -> None:
+    if not actor.is_admin:
+        raise deny(actor, what)
+
+
+def check_reads_all(actor: Actor, what: str) -> None:
+    """Read every person's decisions (exports, analytics of others): researchers and admins."""
+    if not actor.reads_all_decisions:
+        raise deny(actor, what)
+
+
+def check_job(actor: Actor, owner_id: int | None, what: str = "cancel another person's job") -> None:
+    if owner_id != actor.user_id and not actor.is_admin:
+        raise deny(actor, what)

@@ -1,0 +1,212 @@
+"""Reviewing a round: the decisions a person makes, from the browser's outbox or one by one.
+
+The review component shows a decision at once and queues it in an outbox it sends as
+`{"seq": n, "items": [...]}`; each item carries an idempotency key made in the browser per user
+action. `sync_outbox` stores every item not yet answered, each in its own transaction (a bulk
+item all-or-nothing), and returns the results for the component's next data: None for stored,
+or why it was refused, which the component shows as failed. A decision on a round that is no
+longer under review (applied in another tab or process) is refused, never stored and lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from core import access
+from core.access import Actor
+from core.db import read_scope, session_scope
+from core.decisions import ACTIONS, BULK_ACTIONS, MAX_REWRITE_CHARS, MAX_TIME_TAKEN_MS, Action
+from core.errors import RedraftError
+from core.models import RoundStatus
+from core.revision import review, threads
+from core.revision.review import RoundView
+from core.services.review_payload import review_payload, review_scope
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS = 5000  # per outbox; a bulk action is one item
+MAX_KEY_CHARS = 100
+RESULTS_KEPT = 20_000
+
+
+def _check_round(session: Any, actor: Actor, round_id: int) -> None:  # noqa: ANN401 - Session
+    rnd = review.get_round(session, round_id)
+    access.check_thread(actor, threads.get_thread(session, rnd.thread_id), "decide edits in another person's revision")
+
+
+def decide(
+    engine: Engine,
+    actor: Actor,
+    round_id: int,
+    edit_id: int,
+    action: str,
+    *,
+    modified_text: str | None = None,
+    comment: str | None = None,
+    time_taken_ms: int | None = None,
+    key: str | None = None,
+) -> None:
+    """One decision on an edit of the round the person sees."""
+    with session_scope(engine) as s:
+        _check_round(s, actor, round_id)
+        review.decide(
+            s,
+            edit_id,
+            actor.user_id,
+            action,
+            round_id=round_id,
+            modified_text=modified_text,
+            comment=comment,
+            time_taken_ms=time_taken_ms,
+            idempotency_key=key,
+        )
+
+
+def bulk_decide(
+    engine: Engine, actor: Actor, round_id: int, action: str, *, intent: str | None = None, include_hidden: bool = False
+) -> int:
+    """Accept or reject every pending edit of a round (of one intent), all or nothing; how many."""
+    with session_scope(engine) as s:
+        _check_round(s, actor, round_id)
+        return review.decide_many(s, round_id, actor.user_id, action, intent=intent, include_hidden=include_hidden)
+
+
+def round_view(engine: Engine, actor: Actor, round_id: int) -> RoundView:
+    with read_scope(engine) as s:
+        _check_round(s, actor, round_id)
+        return review.round_view(s, round_id, actor.user_id)
+
+
+# --- the browser's outbox ---------------------------------------------------------------------------
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _time_taken(item: Mapping[str, Any]) -> int | None:
+    ms = item.get("ms")
+    if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms >= 0:
+        return int(min(ms, MAX_TIME_TAKEN_MS))
+    return None
+
+
+def check_item(item: object) -> tuple[str | None, str | None]:
+    """(key, error) for one outbox item; key None: not an item at all (ignored); error None: well-formed."""
+    if not isinstance(item, dict):
+        return None, None
+    key = item.get("k")
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
+        return None, None
+    if "bulk" in item:
+        ids = item.get("ids")
+        if item.get("bulk") not in BULK_ACTIONS or not isinstance(ids, list) or len(ids) > MAX_ITEMS:
+            return key, "This bulk action is not understood."
+        if not all(_int(i) is not None for i in ids):
+            return key, "Some of these edits are not in this round."
+        return key, None
+    if item.get("a") not in ACTIONS:
+        return key, f"Unknown action {item.get('a')!r}."
+    if _int(item.get("id")) is None:
+        return key, "This edit is not in this round."
+    if item.get("a") == Action.MODIFY:
+        text = item.get("t")
+        if not isinstance(text, str):
+            return key, "A rewrite needs the replacement text."
+        if len(text) > MAX_REWRITE_CHARS:
+            return key, f"The rewrite is longer than {MAX_REWRITE_CHARS:,} characters."
+    return key, None
+
+
+def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, Any]) -> str | None:
+    """Store one item in its own transaction; the error text if it is refused."""
+    key = item["k"]
+    try:
+        with session_scope(engine) as s:
+            if "bulk" in item:
+                # one key per edit, derived from the action's key: a repeat stores nothing new
+                review.decide_edits(
+                    s, round_id, actor.user_id, item["bulk"], item["ids"], key=key, time_taken_ms=_time_taken(item)
+                )
+            else:
+                review.decide(
+                    s,
+                    item["id"],
+                    actor.user_id,
+                    item["a"],
+                    round_id=round_id,
+                    modified_text=item.get("t") if item["a"] == Action.MODIFY else None,
+                    time_taken_ms=_time_taken(item),
+                    idempotency_key=key,
+                )
+        return None
+    except RedraftError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the person must see it failed, whatever the cause
+        log.exception("storing decision %s failed", key)
+        return f"The server could not store it ({exc.__class__.__name__})."
+
+
+def sync_outbox(
+    engine: Engine, actor: Actor, round_id: int, outbox: object, memo: MutableMapping[str, str | None]
+) -> dict[str, str | None]:
+    """Store the outbox items not yet in `memo` (key -> None or error; the caller keeps it per
+    browser session) and return the results for every key in this outbox."""
+    items = outbox.get("items") if isinstance(outbox, dict) else None
+    if not isinstance(items, list) or not items:
+        return {}
+    items = items[:MAX_ITEMS]
+    todo = [it for it in items if isinstance(it, dict) and it.get("k") not in memo]
+    if todo:
+        try:
+            with read_scope(engine) as s:
+                _check_round(s, actor, round_id)
+        except RedraftError as exc:
+            for item in todo:
+                key, _ = check_item(item)
+                if key is not None:
+                    memo[key] = str(exc)
+            todo = []
+        for item in todo:
+            key, error = check_item(item)
+            if key is None or key in memo:
+                continue
+            memo[key] = error if error is not None else _store_item(engine, actor, round_id, item)
+    if len(memo) > RESULTS_KEPT:  # bounded: the oldest answers are long since read
+        for old in list(memo)[: len(memo) - RESULTS_KEPT]:
+            memo.pop(old, None)
+    return {it["k"]: memo[it["k"]] for it in items if isinstance(it, dict) and it.get("k") in memo}
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    view: RoundView
+    payload: dict[str, Any]
+
+
+def review_data(
+    engine: Engine,
+    actor: Actor,
+    round_id: int,
+    *,
+    results: Mapping[str, str | None] | None = None,
+    likely_first: bool = False,
+) -> ReviewData:
+    """The round as this person sees it now, and the component's data for it."""
+    view = round_view(engine, actor, round_id)
+    locked = None
+    if view.round.status != RoundStatus.REVIEWING:
+        locked = f"Round {view.round.depth} is {view.round.status}: its edits can no longer be decided."
+    payload = review_payload(
+        view,
+        scope=review_scope(round_id, actor.user_id),
+        results=results,
+        locked=locked,
+        likely_first=likely_first,
+    )
+    return ReviewData(view, payload)

@@ -1,0 +1,61 @@
+"""The review component: the whole document with every edit inline, decided in the browser.
+
+The component (ui/review_component/) shows a decision at once and queues it in an outbox it sends
+as component state; `show_round` hands that outbox to core.services.review (which stores it and
+answers) and mounts the component with the round as it stands now. The component also sends a
+`sync` value when its tab is shown or focused, and every 15 s, so a tab learns what another tab
+or process changed. Payloads are built in core.services.review_payload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core.access import Actor
+from core.revision.review import RoundView
+from core.services import review
+
+_DIR = Path(__file__).parent / "review_component"
+_COMPONENT = st.components.v2.component(
+    "redraft_review",
+    html=(_DIR / "review.html").read_text(encoding="utf-8"),
+    css=(_DIR / "review.css").read_text(encoding="utf-8"),
+    # one ES module: the state (review_state.js, named exports) in front of the view (review.js,
+    # the default export); Streamlit imports the js string as one module from a Blob URL
+    js="\n".join((_DIR / name).read_text(encoding="utf-8") for name in ("review_state.js", "review.js")),
+)
+RESULTS_STATE = "_review_results"  # session_state: idempotency key -> None (stored) or error
+
+
+def review_key(round_id: int) -> str:
+    return f"review_{round_id}"
+
+
+def sync_decisions(engine: Engine, actor: Actor, round_id: int) -> dict[str, str | None]:
+    """Store what the mounted component for this round has queued; its results for `data`."""
+    state = st.session_state.get(review_key(round_id))
+    outbox = state.get("outbox") if state is not None and hasattr(state, "get") else None
+    memo = st.session_state.setdefault(RESULTS_STATE, {})
+    return review.sync_outbox(engine, actor, round_id, outbox, memo)
+
+
+def _noop() -> None:
+    return None
+
+
+def mount(data: dict[str, Any], *, key: str) -> None:
+    """Mount the component with `data` (review_payload or diff_payload)."""
+    # sync: the component asks for fresh data (tab shown or focused, every 15 s while visible)
+    _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop)
+
+
+def show_round(engine: Engine, actor: Actor, round_id: int, *, likely_first: bool = False) -> RoundView:
+    """Store queued decisions, then show the round as this person sees it now."""
+    results = sync_decisions(engine, actor, round_id)
+    data = review.review_data(engine, actor, round_id, results=results, likely_first=likely_first)
+    mount(data.payload, key=review_key(round_id))
+    return data.view
