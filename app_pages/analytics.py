@@ -10,24 +10,22 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
-from sqlmodel import select
 
-from core.db import session_scope
 from core.learning import analytics
-from core.models import Document, Project, User
-from ui.state import engine, show_flashes
+from core.services import analytics as analytics_service
+from ui.state import actor, engine, show_flashes
 
 TOP_RULES = 25
 
 st.title("Analytics")
 show_flashes()
 eng = engine()
+me = actor()
 
-with session_scope(eng) as s:
-    projects = {p.id: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
-    people = {
-        u.id: f"{u.name}{' (simulated)' if u.simulated else ''}" for u in s.exec(select(User).order_by(User.name)).all()
-    }
+options = analytics_service.choices(eng, me)
+projects, people = options.projects, options.people
+if not options.everyone:
+    st.caption("You see the edits proposed in your own revisions; researchers and admins see everyone's.")
 
 # --- filters -------------------------------------------------------------------------------------
 
@@ -40,11 +38,7 @@ with st.container(border=True):
             format_func=lambda i: "All projects" if i is None else projects[i],
             key="an_project",
         )
-        with session_scope(eng) as s:
-            q = select(Document.id, Document.title).order_by(Document.id)
-            if project_id is not None:
-                q = q.where(Document.project_id == project_id)
-            docs = dict(s.exec(q).all())
+        docs = analytics_service.document_titles(eng, me, project_id)
         document_id = st.selectbox(
             "Document",
             [None, *docs],
@@ -53,7 +47,10 @@ with st.container(border=True):
         )
     with c2:
         user_id = st.selectbox(
-            "Person", [None, *people], format_func=lambda i: "Everyone" if i is None else people[i], key="an_user"
+            "Person",
+            [None, *people] if options.everyone else list(people),
+            format_func=lambda i: "Everyone" if i is None else people[i],
+            key="an_user",
         )
         sessions = st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="an_sessions")
     with c3:
@@ -74,8 +71,7 @@ filters = analytics.Filters(
     until=until,
     simulated={"all": None, "people only": False, "simulated only": True}[sessions],
 )
-with session_scope(eng) as s:
-    records = analytics.load_records(s, filters)
+records = analytics_service.records(eng, me, filters)
 
 proposers = sorted({r.proposer for r in records if r.proposer})
 with c2:
@@ -234,12 +230,7 @@ with tab_pref:
 
 with tab_sim:
     sim_projects = sorted({r.project_id for r in records if r.simulated})
-    rows = []
-    with session_scope(eng) as s:
-        for pid in sim_projects:
-            texts, refs = analytics.load_round_texts(s, pid)
-            for row in analytics.distance_by_round(texts, refs):
-                rows.append({"project": projects.get(pid, str(pid)), **row})
+    rows = analytics_service.distance_rows(eng, me, sim_projects)
     if not rows:
         st.info(
             "No simulated runs with references here. Try `python -m core simulate --corpus conll14 --documents 10`."

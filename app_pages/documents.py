@@ -2,17 +2,16 @@
 
 import streamlit as st
 
-from core import documents
-from core.config import load_settings
-from core.db import session_scope
 from core.errors import RedraftError
 from core.files import SUPPORTED_EXTENSIONS
-from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
+from core.services import documents, history
+from ui.state import actor, current_project_id, engine, flash, show_flashes
+from ui.text import md_escape
 
 st.title("Documents")
 show_flashes()
 eng = engine()
-user_id = current_user_id()
+me = actor()
 project_id = current_project_id()
 
 paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"])
@@ -24,16 +23,12 @@ with paste_tab:
         submitted = st.form_submit_button("Create document", type="primary", icon=":material/add:")
     if submitted:
         try:
-            with session_scope(eng) as s:
-                doc = documents.create_document(
-                    s, title or "Untitled", text, project_id=project_id, user_id=user_id, origin="paste"
-                )
-                doc_id, doc_title = doc.id, doc.title
-            st.session_state.document_id = doc_id
-            flash(f"Created “{doc_title}”.")
+            doc = documents.create_document(eng, me, project_id, title, text)
+            st.session_state.document_id = doc.id
+            flash(f"Created “{md_escape(doc.title)}”.")
             st.rerun()
         except RedraftError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(md_escape(str(exc)), icon=":material/error:")
 
 with upload_tab:
     uploads = st.file_uploader(
@@ -46,27 +41,17 @@ with upload_tab:
     )
     if st.button("Import", disabled=not uploads, icon=":material/upload:"):
         chosen = None if encoding.startswith("UTF-8") else encoding
-        imported, errors = [], []
-        for up in uploads or []:
-            try:
-                with session_scope(eng) as s:
-                    doc = documents.import_file(
-                        s, up.name, up.getvalue(), encoding=chosen, project_id=project_id, user_id=user_id
-                    )
-                    imported.append(doc.title)
-            except RedraftError as exc:
-                errors.append(str(exc))
-        for message in errors:
-            st.error(message, icon=":material/error:")
-        if imported:
-            flash(f"Imported {len(imported)} document(s).")
-            if not errors:
+        result = documents.import_files(eng, me, project_id, [(up.name, up.getvalue()) for up in uploads or []], chosen)
+        for message in result.errors:
+            st.error(md_escape(message), icon=":material/error:")
+        if result.imported:
+            flash(f"Imported {len(result.imported)} document(s).")
+            if not result.errors:
                 st.rerun()
 
 st.divider()
 st.subheader("Your documents")
-with session_scope(eng) as s:
-    rows = documents.list_documents(s, project_id=project_id)
+rows = documents.list_documents(eng, me, project_id)
 
 if not rows:
     st.info("No documents yet: paste text or upload a file above.", icon=":material/info:")
@@ -105,10 +90,12 @@ def confirm_delete(doc_id: int, doc_title: str) -> None:
     st.write("This deletes the document with all its versions, rounds and decisions. It cannot be undone.")
     st.text(doc_title)
     if st.button("Delete for good", type="primary", key="confirm_delete"):
-        with session_scope(eng) as s:
-            documents.delete_document(s, doc_id)
+        try:
+            documents.delete_document(eng, me, doc_id)
+            flash("Document deleted.")
+        except RedraftError as exc:
+            flash(md_escape(str(exc)), "error")
         st.session_state.pop("document_id", None)
-        flash("Document deleted.")
         st.rerun()
 
 
@@ -118,39 +105,37 @@ with st.container(border=True):
         new_title = st.text_input("Rename", value=current.title, key=f"rename_{current.id}", max_chars=200)
         if st.button("Save title", key="save_title"):
             try:
-                with session_scope(eng) as s:
-                    documents.rename_document(s, current.id, new_title)
+                documents.rename_document(eng, me, current.id, new_title)
                 flash("Title saved.")
                 st.rerun()
             except RedraftError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
         if st.button("Delete…", key="delete_doc", icon=":material/delete:"):
             confirm_delete(current.id, current.title)
         if st.button("Open in Revise", key="open_revise", type="primary", icon=":material/rate_review:"):
             st.switch_page("app_pages/revise.py")
 
-    with session_scope(eng) as s:
-        history = documents.versions(s, current.id)
-        head = documents.get_document(s, current.id).head_version_id
-    st.caption(f"{len(history)} version(s)")
+    versions = history.version_history(eng, me, current.id)
+    head = versions.head_id
+    st.caption(f"{len(versions.versions)} version(s)")
     st.dataframe(
         [
             {
                 "Version": v.id,
                 "Created": v.created_at,
-                "Origin": documents.describe_origin(v),
+                "Origin": versions.origins[v.id],
                 "Characters": len(v.text),
                 "Current": v.id == head,
                 "Note": v.note or "",
             }
-            for v in reversed(history)
+            for v in reversed(versions.versions)
         ],
         hide_index=True,
         key="versions_table",
         column_config={"Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
     )
-    head_text = next(v.text for v in history if v.id == head)
+    head_text = versions.head_text
     with st.expander("Current text", expanded=False):
         st.text(head_text[:20000] + ("…" if len(head_text) > 20000 else ""))
 
-st.caption(f"Limit: {load_settings().max_document_bytes / 1_000_000:.1f} MB of text per document.")
+st.caption(f"Limit: {documents.max_document_bytes() / 1_000_000:.1f} MB of text per document.")

@@ -1,29 +1,15 @@
 """Export: choose decisions with filters, see counts and a preview, download the log or a TRL dataset;
 import and export R3 interaction logs."""
 
-import io
-import json
-import tempfile
-import zipfile
 from datetime import UTC, datetime, time
-from pathlib import Path
 
 import streamlit as st
 
-from core.config import load_settings
-from core.data.export import (
-    ExportFilters,
-    export_log,
-    filter_options,
-    iter_decision_rows,
-    log_bytes,
-    preview,
-    summarize,
-    thread_ids,
-)
-from core.db import session_scope
+from core.data.export import ExportFilters
 from core.errors import RedraftError
-from ui.state import engine, show_flashes
+from core.services import exports
+from ui.state import actor, engine, show_flashes
+from ui.text import md_escape
 
 # Larger exports are written to the server's exports folder instead of a browser download.
 DOWNLOAD_LIMIT = 200_000
@@ -36,9 +22,16 @@ TRL_KINDS = {"sft": "SFT (prompt/completion)", "dpo": "DPO (prompt/chosen/reject
 st.title("Export")
 show_flashes()
 eng = engine()
+me = actor()
 
-with session_scope(eng) as s:
-    options = filter_options(s)
+options = exports.filter_options(eng, me)
+if me.reads_all_decisions:
+    st.caption("As a researcher or admin you export everyone's decisions (narrow them with the filters).")
+else:
+    st.caption(
+        "You export your own decisions only: everyone's are exported by researchers and admins. The counts, "
+        "the preview and every file below hold your decisions."
+    )
 
 # --- filters -------------------------------------------------------------------------------------
 
@@ -77,14 +70,17 @@ try:
         simulated={"all": None, "people only": False, "simulated only": True}[simulated],
     )  # fmt: skip
 except RedraftError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(str(exc)), icon=":material/error:")
     st.stop()
 
 # --- counts and preview ------------------------------------------------------------------------------
 
-with session_scope(eng) as s:
-    summary = summarize(s, filters)
-    rows = preview(s, filters, 20)
+try:
+    found = exports.overview(eng, me, filters, 20)
+except RedraftError as exc:
+    st.error(md_escape(str(exc)), icon=":material/error:")
+    st.stop()
+summary, rows = found.summary, found.preview
 
 m1, m2, m3 = st.columns(3)
 m1.metric("Decisions", f"{summary.decisions:,}")
@@ -119,8 +115,8 @@ with log_tab:
     )  # fmt: skip
     if fmt != "hf" and summary.decisions <= DOWNLOAD_LIMIT:
         if st.button("Prepare download", key="ex_prepare", icon=":material/download:", disabled=not summary.decisions):
-            with st.spinner("Exporting…"), session_scope(eng) as s:
-                st.session_state.ex_bytes = (fmt, log_bytes(s, filters, fmt))
+            with st.spinner("Exporting…"):
+                st.session_state.ex_bytes = (fmt, exports.log_bytes(eng, me, filters, fmt))
         prepared = st.session_state.get("ex_bytes")
         if prepared and prepared[0] == fmt:
             st.download_button(
@@ -134,14 +130,12 @@ with log_tab:
             st.slider("Documents held out as test", 0.0, 0.5, 0.0, 0.05, key="ex_log_test") if fmt == "hf" else 0.0
         )
         if st.button("Save on the server", key="ex_save", disabled=not summary.decisions, icon=":material/save:"):
-            suffix = "" if fmt == "hf" else f".{fmt}"
-            target = load_settings().exports_dir / f"decisions-{stamp}{suffix}"
             try:
                 with st.spinner("Exporting…"):
-                    result = export_log(eng, filters, fmt, target, test_fraction=test_fraction)
-                st.success(f"Wrote {result.rows:,} rows to {result.path}", icon=":material/check:")
+                    result = exports.save_log(eng, me, filters, fmt, test_fraction=test_fraction)
+                st.success(f"Wrote {result.rows:,} rows to {md_escape(str(result.path))}", icon=":material/check:")
             except RedraftError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(md_escape(str(exc)), icon=":material/error:")
 
 with trl_tab:
     st.caption(
@@ -154,23 +148,14 @@ with trl_tab:
     test_share = b.slider("Documents held out as test", 0.0, 0.5, 0.1, 0.05, key="ex_trl_test")
     messages = c.checkbox("SFT as `messages`", key="ex_trl_messages", disabled=kind != "sft")
     if st.button("Build dataset", key="ex_trl_build", disabled=not summary.decisions, icon=":material/dataset:"):
-        from core.data.trl_data import PromptFormat, make_splits, save_splits
-
         try:
-            with st.spinner("Building…"), session_scope(eng) as s:
-                live = list(iter_decision_rows(s, ExportFilters(**{**filters.__dict__, "latest_only": True})))
-                fmt_obj = None if style == "auto" else PromptFormat.parse(style)
-                splits = make_splits(kind, live, fmt_obj, messages=messages, test_fraction=test_share)
-            with tempfile.TemporaryDirectory() as tmp:
-                save_splits(splits, tmp, "jsonl")
-                buf = io.BytesIO()
-                with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-                    for path in sorted(Path(tmp).glob("*.jsonl")):
-                        zf.write(path, path.name)
-                    zf.writestr("stats.json", json.dumps({**splits.counts(), **splits.stats.as_dict()}, indent=2))
-            st.session_state.ex_trl = (kind, splits.counts(), splits.stats.as_dict(), buf.getvalue())
+            with st.spinner("Building…"):
+                built = exports.trl_dataset(
+                    eng, me, filters, kind, style=style, messages=messages, test_fraction=test_share
+                )
+            st.session_state.ex_trl = (built.kind, built.counts, built.stats, built.zip_bytes)
         except RedraftError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(md_escape(str(exc)), icon=":material/error:")
     built = st.session_state.get("ex_trl")
     if built and built[0] == kind:
         counts, stats = built[1], built[2]
@@ -188,34 +173,23 @@ with r3_tab:
     st.caption("R3 / IteraTeR interaction logs: whole-session files or one file per round (JSON or JSON Lines).")
     uploads = st.file_uploader("Import R3 logs", type=["json", "jsonl"], accept_multiple_files=True, key="ex_r3_up")
     if st.button("Import", key="ex_r3_import", disabled=not uploads, icon=":material/upload:"):
-        from core.data.r3 import import_r3_paths
-
-        with tempfile.TemporaryDirectory() as tmp:
-            for up in uploads or []:
-                (Path(tmp) / Path(up.name).name).write_bytes(up.getvalue())
-            try:
-                result = import_r3_paths(eng, [tmp])
-                st.success(
-                    f"Imported {result['sessions']} session(s): {result['rounds']} rounds, {result['edits']} edits, "
-                    f"{result['accepted']} accepted and {result['rejected']} rejected.", icon=":material/check:",
-                )  # fmt: skip
-                for problem in result["skipped"]:
-                    st.warning(problem, icon=":material/warning:")
-            except RedraftError as exc:
-                st.error(str(exc), icon=":material/error:")
-    with session_scope(eng) as s:
-        threads = thread_ids(s, filters)
+        try:
+            result = exports.import_r3(eng, me, [(up.name, up.getvalue()) for up in uploads or []])
+            st.success(
+                f"Imported {result['sessions']} session(s): {result['rounds']} rounds, {result['edits']} edits, "
+                f"{result['accepted']} accepted and {result['rejected']} rejected.", icon=":material/check:",
+            )  # fmt: skip
+            for problem in result["skipped"]:
+                st.warning(md_escape(problem), icon=":material/warning:")
+        except RedraftError as exc:
+            st.error(md_escape(str(exc)), icon=":material/error:")
+    threads = exports.r3_threads(eng, me, filters)
     st.write(f"{len(threads)} thread(s) match the filters above.")
     if st.button("Prepare R3 files", key="ex_r3_prepare", disabled=not threads, icon=":material/folder_zip:"):
-        from core.data.r3 import export_threads
-
-        with tempfile.TemporaryDirectory() as tmp:
-            written = export_threads(eng, threads, tmp)
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in written:
-                    zf.write(path, path.name)
-        st.session_state.ex_r3 = buf.getvalue()
+        try:
+            st.session_state.ex_r3 = exports.r3_zip(eng, me, threads)
+        except RedraftError as exc:
+            st.error(md_escape(str(exc)), icon=":material/error:")
     if st.session_state.get("ex_r3"):
         st.download_button(
             "Download R3 logs (.zip)", st.session_state.ex_r3, file_name=f"r3-{stamp}.zip", mime="application/zip",

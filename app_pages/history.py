@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import documents
-from core.db import session_scope
 from core.errors import RedraftError
-from core.revision import review
+from core.services import history
 from ui.diff_view import diff_view
 from ui.pickers import document_picker
-from ui.state import current_user_id, engine, flash, show_flashes
+from ui.state import actor, engine, flash, show_flashes
 from ui.text import md_escape
 
 st.title("History")
 show_flashes()
 eng = engine()
-user_id = current_user_id()
+me = actor()
 
 doc_id, _ = document_picker(eng, "history_doc")
 
-with session_scope(eng) as s:
-    versions = documents.versions(s, doc_id)
-    head_id = documents.get_document(s, doc_id).head_version_id
-    depth_by_round = {}
-    for v in versions:
-        if v.round_id is not None and v.round_id not in depth_by_round:
-            try:
-                depth_by_round[v.round_id] = review.get_round(s, v.round_id).depth
-            except RedraftError:
-                pass  # the round is gone; the origin still says "round"
-by_id = {v.id: v for v in versions}
-origin = {v.id: documents.describe_origin(v, depth_by_round) for v in versions}
+found = history.version_history(eng, me, doc_id)
+versions, head_id, origin, by_id = found.versions, found.head_id, found.origins, found.by_id
 
 
 def label(version_id: int) -> str:
@@ -89,9 +77,7 @@ else:
         chosen = st.selectbox("Version to restore", older, format_func=label, key="history_restore")
         if st.button("Restore as the current version", icon=":material/restore:", key="history_restore_btn"):
             try:
-                with session_scope(eng) as s:
-                    new = documents.restore_version(s, chosen, user_id=user_id)
-                    new_id = new.id
+                new_id = history.restore_version(eng, me, doc_id, chosen).id
                 flash(f"Version #{chosen} restored as the new current version #{new_id}; nothing was deleted.")
                 st.rerun()
             except RedraftError as exc:

@@ -4,28 +4,27 @@ Your muted rules and intents (unmute any), the project's mutes (admins change th
 preference threshold and automatic-muting setting, learning on/off, and how well the preference
 model predicts you."""
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
-from sqlmodel import select
 
-from core import projects as project_settings
-from core.db import session_scope
 from core.errors import RedraftError
-from core.learning import analytics, muting, preference
-from core.models import Project, User
+from core.learning import analytics
 from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
-from ui.state import current_project_id, current_user_id, engine, flash, show_flashes
+from core.services import learning as learning_service
+from core.services import settings as settings_service
+from ui.state import actor, current_project_id, engine, flash, show_flashes
+from ui.text import md_escape
 
 st.title("Learning")
 show_flashes()
 eng = engine()
-user_id = current_user_id()
+me = actor()
+is_admin = me.is_admin
 
-with session_scope(eng) as s:
-    me = s.get(User, user_id)
-    is_admin = me is not None and me.role == "admin"
-    projects = {p.id: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+projects = settings_service.project_names(eng, me)
 default_project = current_project_id()
 project_id = st.selectbox(
     "Project",
@@ -35,23 +34,25 @@ project_id = st.selectbox(
     key="le_project",
 )
 
-with session_scope(eng) as s:
-    profile = preference.get_profile(s, project_id, user_id)
-    mutes = muting.list_mutes(s, project_id, user_id)
-    records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=user_id))
-    project_records = analytics.load_records(s, analytics.Filters(project_id=project_id))
-    learning, threshold, mute_after = profile.learning, profile.threshold, profile.auto_mute_after
-    meta, fitted_at = dict(profile.meta or {}), profile.fitted_at
+view = learning_service.learning_view(eng, me, project_id)
+records = view.records
+learning, threshold, mute_after = view.learning, view.threshold, view.auto_mute_after
+meta, fitted_at = view.meta, view.fitted_at
 
 
-def act(label: str, fn, *args, **kwargs) -> None:  # noqa: ANN001 - any core function
+def code(value: str) -> str:
+    """A rule or intent as inline code: shown literally (a backtick could end the span, so none is left)."""
+    return "`" + value.replace("`", "'").replace("\n", " ") + "`"
+
+
+def act(label: str, fn: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """Call a service as this person; say what was done, or why it was refused."""
     try:
-        with session_scope(eng) as s:
-            fn(s, *args, **kwargs)
+        fn(eng, me, *args, **kwargs)
         flash(label)
         st.rerun()
     except RedraftError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(str(exc)), icon=":material/error:")
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -92,9 +93,8 @@ with st.container(border=True):
         if st.form_submit_button("Save", type="primary"):
             act(
                 "Settings saved.",
-                preference.update_profile,
+                learning_service.update_profile,
                 project_id,
-                user_id,
                 learning=new_learning,
                 threshold=float(new_threshold),
                 auto_mute_after=int(new_mute_after),
@@ -103,14 +103,8 @@ with st.container(border=True):
 
 # --- mutes ---------------------------------------------------------------------------------------
 
-mine = [m for m in mutes if m.user_id is not None]
-project_wide = [m for m in mutes if m.user_id is None]
-hidden_by_value: dict[str, int] = {}
-for r in records:
-    if r.hidden and r.hidden_kind:
-        value = r.hidden_value
-        if value:
-            hidden_by_value[value] = hidden_by_value.get(value, 0) + 1
+mine, project_wide = view.own_mutes, view.project_mutes
+hidden_by_value = view.hidden_by_value()
 
 with st.container(border=True):
     st.subheader("Muted for you")
@@ -119,14 +113,13 @@ with st.container(border=True):
     for m in mine:
         c1, c2, c3 = st.columns([6, 2, 2])
         c1.markdown(
-            f"**{m.kind}** `{m.value}`  \n{'automatically, after repeated rejections' if m.automatic else 'by you'}"
+            f"**{m.kind}** {code(m.value)}  \n{'automatically, after repeated rejections' if m.automatic else 'by you'}"
         )
         c2.caption(f"{hidden_by_value.get(m.value, 0)} edits hidden")
         if c3.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
-            act(f"Unmuted {m.kind} {m.value}.", lambda s, mid=m.id: muting.unmute(s, mid, by_user_id=user_id))
+            act(f"Unmuted {m.kind} {md_escape(m.value)}.", learning_service.unmute, m.id)
 
-    seen_rules = sorted({r.source for r in project_records if r.source})
-    seen_intents = sorted({r.intent for r in project_records if r.intent})
+    seen_rules, seen_intents = view.seen_rules, view.seen_intents
     # not a form: the choice of rule or intent changes the list to pick from
     c1, c2, c3, c4 = st.columns([2, 5, 2, 1], vertical_alignment="bottom")
     kind = c1.selectbox("Mute a", ["rule", "intent"], key="le_mute_kind")
@@ -142,13 +135,12 @@ with st.container(border=True):
     )
     if c4.button("Mute", key="le_mute", disabled=not value):
         act(
-            f"Muted {kind} {value}{' for the project' if scope_all else ''}.",
-            muting.mute,
+            f"Muted {kind} {md_escape(value or '')}{' for the project' if scope_all else ''}.",
+            learning_service.mute,
             project_id,
             kind,
             value,
-            user_id=None if scope_all else user_id,
-            by_user_id=user_id,
+            for_everyone=scope_all,
         )
 
 with st.container(border=True):
@@ -157,19 +149,16 @@ with st.container(border=True):
         st.caption("Nothing." + ("" if is_admin else " Only an admin can mute for everyone."))
     for m in project_wide:
         c1, c2 = st.columns([8, 2])
-        c1.markdown(f"**{m.kind}** `{m.value}`")
+        c1.markdown(f"**{m.kind}** {code(m.value)}")
         if is_admin and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
-            act(
-                f"Unmuted {m.kind} {m.value} for the project.",
-                lambda s, mid=m.id: muting.unmute(s, mid, by_user_id=user_id),
-            )
+            act(f"Unmuted {m.kind} {md_escape(m.value)} for the project.", learning_service.unmute, m.id)
 
 # --- the model -----------------------------------------------------------------------------------
 
 with st.container(border=True):
     st.subheader("How well Redraft predicts you")
     if st.button("Refit now", key="le_refit", icon=":material/refresh:"):
-        act("Model refit.", preference.refit, project_id, user_id)
+        act("Model refit.", learning_service.refit, project_id)
     q = analytics.preference_quality(records)
     hold = meta.get("holdout") or {}
     c = st.columns(4)
@@ -206,9 +195,8 @@ with st.container(border=True):
 
 with st.container(border=True):
     st.subheader("Rules and instructions for the project")
-    with session_scope(eng) as s:
-        switched_off = sorted(project_settings.disabled_rules(s, project_id))
-        prefixes = project_settings.instruction_prefixes(s, project_id)
+    current_settings = settings_service.project_settings_of(eng, me, project_id)
+    switched_off, prefixes = current_settings.disabled_rules, current_settings.prefixes
     st.caption(
         "Rules switched off here are not run at all in this project (muting only hides their edits). "
         "Instructions are what seq2seq models (CoEdIT style) are told per intent."
@@ -235,7 +223,8 @@ with st.container(border=True):
             changed = {k: v for k, v in edited.items() if v != DEFAULT_PREFIXES.get(k, "")}
             act(
                 "Project settings saved: they apply from the next round on.",
-                lambda s: project_settings.update_settings(
-                    s, project_id, by_user_id=user_id, disabled=rules_text.splitlines(), prefixes=changed
-                ),
+                settings_service.update_project_settings,
+                project_id,
+                disabled=rules_text.splitlines(),
+                prefixes=changed,
             )

@@ -1,40 +1,31 @@
 """Models: proposer specs as a lineage tree, training runs with their metrics, and a fine-tune to start,
 watch (progress and loss) and cancel."""
 
-import threading
-
 import streamlit as st
 
-from core.data.export import ExportFilters, filter_options, summarize
-from core.db import session_scope
+from core.data.export import ExportFilters
 from core.errors import RedraftError
-from core.proposers.registry import MODEL_KINDS
-from core.specs import register_spec
-from core.training.finetune import METHODS, FinetuneConfig, FinetuneJob, lineage, training_runs
-from ui.state import engine, flash, show_flashes
+from core.models import JobStatus
+from core.services import training
+from core.training.finetune import METHODS, FinetuneConfig
+from ui.state import actor, engine, flash, show_flashes
+from ui.text import md_escape
+
+SEEN_JOBS = "_md_jobs_shown"  # fine-tune jobs whose outcome this session has dismissed
 
 st.title("Models")
 show_flashes()
 eng = engine()
+me = actor()
 
-
-@st.cache_resource(show_spinner=False)
-def _jobs() -> dict[str, FinetuneJob]:
-    """One fine-tune per database at a time, shared by every session: a reload finds it running."""
-    return {}
-
-
-_jobs_lock = threading.Lock()
-job_key = str(eng.url)
-
-with session_scope(eng) as s:
-    nodes = lineage(s)
-    runs = training_runs(s)
-    options = filter_options(s)
+overview = training.models_overview(eng, me)
+nodes, runs, options, job = overview.nodes, overview.runs, overview.options, overview.job
 
 # --- add a proposer --------------------------------------------------------------------------------
 
 with st.expander("Add a proposer (a model or a server)", icon=":material/add:"):
+    if not me.is_admin:
+        st.caption("Only an admin can add proposers.")
     with st.form("add_proposer", border=False):
         spec_text = st.text_input(
             "Proposer",
@@ -45,15 +36,14 @@ with st.expander("Add a proposer (a model or a server)", icon=":material/add:"):
             "Settings go after '?', e.g. ?max_new_tokens=64&device=cuda. The model loads on the first round.",
         )
         spec_name = st.text_input("Name (optional)", key="add_spec_name", max_chars=100)
-        if st.form_submit_button("Add proposer", icon=":material/add:"):
+        if st.form_submit_button("Add proposer", icon=":material/add:", disabled=not me.is_admin):
             try:
-                with session_scope(eng) as s:
-                    row = register_spec(s, spec_text, spec_name)
-                    added = (row.id, row.name or row.kind)
-                flash(f"Proposer #{added[0]} ({added[1]}) is stored: choose it on the Revise page.")
+                row = training.add_proposer(eng, me, spec_text, spec_name)
+                added = md_escape(row.name or row.kind)
+                flash(f"Proposer #{row.id} ({added}) is stored: choose it on the Revise page.")
                 st.rerun()
             except RedraftError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(md_escape(str(exc)), icon=":material/error:")
 
 # --- lineage -----------------------------------------------------------------------------------------
 
@@ -117,96 +107,122 @@ else:
 # --- start a fine-tune -------------------------------------------------------------------------------
 
 st.subheader("Fine-tune")
-bases = {n.spec.id: f"#{n.spec.id} {n.spec.name or n.spec.model}" for n in nodes if n.spec.kind in MODEL_KINDS}
-job = _jobs().get(job_key)
+bases = overview.bases
 
-if job is not None and (job.running or job.run is not None or job.error):
 
-    @st.fragment(run_every=1.0)
-    def _progress() -> None:
-        current = _jobs().get(job_key)
-        if current is None:
-            return
-        p = current.latest
-        if current.running:
-            label = f"step {p.step} of {p.total_steps}, loss {p.loss:.4f}" if p and p.loss is not None else "preparing…"
-            st.progress(p.fraction if p else 0.0, text=label)
-            if current.losses:
-                st.line_chart({"loss": [v for _, v in current.losses]}, x_label="logged step", y_label="loss")
-            if st.button("Cancel", key="md_cancel", icon=":material/stop:", disabled=current.cancel_event.is_set()):
-                current.cancel()
-                st.rerun(scope="fragment")
-            return
-        if current.error:
-            st.error(current.error, icon=":material/error:")
-        elif current.run is not None and current.run.status == "done":
-            st.success(
-                f"Run {current.run.id} finished: the new proposer #{current.run.result_spec_id} is ready to choose "
-                "on the Revise page.",
-                icon=":material/check:",
-            )
-        elif current.run is not None:
-            st.warning(f"Run {current.run.id} was {current.run.status}.", icon=":material/warning:")
-        if st.button("Done", key="md_clear"):
-            with _jobs_lock:
-                _jobs().pop(job_key, None)
-            st.rerun()
+def on_cancel(job_id: int) -> None:
+    try:
+        training.cancel_finetune(eng, me, job_id)
+    except RedraftError as exc:
+        flash(md_escape(str(exc)), "error")
 
-    _progress()
-elif not bases:
+
+@st.fragment(run_every=1.0)
+def finetune_progress(job_id: int) -> None:
+    """The running fine-tune's row: step and loss, the loss curve so far, Cancel."""
+    current = training.get_job(eng, me, job_id)
+    if current.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        st.rerun()
+    if current.status == JobStatus.QUEUED:
+        label = "waiting for a worker…"
+    elif current.progress_total:
+        label = f"step {current.progress_done} of {current.progress_total}, {md_escape(current.message or 'training')}"
+    else:
+        label = "preparing…"
+    fraction = min(1.0, current.progress_done / current.progress_total) if current.progress_total else 0.0
+    st.progress(fraction, text=label)
+    losses = training.losses_of(current)
+    if losses:
+        st.line_chart({"loss": losses}, x_label="logged step", y_label="loss")
+    mine = current.owner_id == me.user_id or me.is_admin
+    st.button(
+        "Cancelling…" if current.cancel_requested else "Cancel",
+        key="md_cancel",
+        icon=":material/stop:",
+        disabled=current.cancel_requested or not mine,
+        help=None if mine else "Only the person who started it (or an admin) can cancel it.",
+        on_click=on_cancel,
+        args=(job_id,),
+    )
+
+
+def finetune_outcome(done: JobStatus | str, result: dict, error: str | None) -> None:
+    """How the last fine-tune ended."""
+    run_id = result.get("training_run_id")
+    if done == JobStatus.DONE and result.get("run_status") == "done":
+        st.success(
+            f"Run {run_id} finished: the new proposer #{result.get('result_spec_id')} is ready to choose "
+            "on the Revise page.",
+            icon=":material/check:",
+        )
+    elif done == JobStatus.CANCELLED:
+        what = f"Run {run_id}" if run_id else "The fine-tune"
+        st.warning(f"{what} was cancelled: nothing was registered.", icon=":material/warning:")
+    else:
+        st.error(md_escape(error or "The fine-tune failed."), icon=":material/error:")
+
+
+if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+    finetune_progress(job.id)
+    st.stop()
+
+if job is not None and job.id not in st.session_state.setdefault(SEEN_JOBS, set()):
+    finetune_outcome(job.status, job.result or {}, job.error)
+    if st.button("Done", key="md_clear"):
+        st.session_state[SEEN_JOBS].add(job.id)
+        st.rerun()
+
+if not bases:
     st.info(
         "Fine-tuning needs a transformers proposer (kind hf-seq2seq or hf-chat): add one above.",
         icon=":material/info:",
     )
-else:
-    with st.form("md_start"):
-        a, b, c = st.columns(3)
-        base_id = a.selectbox("Base model", list(bases), format_func=bases.get)
-        method = b.radio(
-            "Method", METHODS, horizontal=True, format_func=str.upper,
-            help="SFT learns accepted and rewritten text; DPO and KTO learn from rejections too.",
+    st.stop()
+
+if not me.reads_all_decisions:
+    st.caption("You fine-tune on your own decisions: researchers and admins train on everyone's.")
+with st.form("md_start"):
+    a, b, c = st.columns(3)
+    base_id = a.selectbox("Base model", list(bases), format_func=bases.get)
+    method = b.radio(
+        "Method", METHODS, horizontal=True, format_func=str.upper,
+        help="SFT learns accepted and rewritten text; DPO and KTO learn from rejections too.",
+    )  # fmt: skip
+    lora = c.toggle("LoRA (peft)", help="Train a small adapter; it is merged into the saved model.")
+    st.markdown("**Data**")
+    d1, d2, d3 = st.columns(3)
+    projects = dict(options.projects)
+    people = {u[0]: u[1] for u in options.users}
+    project_ids = d1.multiselect("Projects", list(projects), format_func=projects.get)
+    user_ids = d2.multiselect("People", list(people), format_func=people.get)
+    intents = d3.multiselect("Intents", options.intents)
+    simulated = d1.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True)
+    with st.expander("Hyperparameters"):
+        defaults = FinetuneConfig()
+        h1, h2, h3, h4 = st.columns(4)
+        epochs = h1.number_input("Epochs", 0.1, 100.0, defaults.epochs, 0.5)
+        max_steps = h2.number_input("Max steps (0: by epochs)", 0, 1_000_000, 0)
+        lr = h3.number_input("Learning rate (0: default)", 0.0, 1.0, 0.0, format="%.6f")
+        batch = h4.number_input("Batch size", 1, 1024, defaults.batch_size)
+        beta = h1.number_input("Beta (DPO/KTO)", 0.0, 10.0, defaults.beta, 0.05)
+        max_length = h2.number_input("Max tokens", 16, 32768, defaults.max_length)
+        test_fraction = h3.number_input("Test documents", 0.0, 0.5, defaults.test_fraction, 0.05)
+        lora_r = h4.number_input("LoRA rank", 1, 512, defaults.lora_r)
+        name = st.text_input("Name of the new proposer (optional)")
+    submitted = st.form_submit_button("Start fine-tuning", type="primary", icon=":material/model_training:")
+if submitted:
+    try:
+        filters = ExportFilters(
+            project_ids=tuple(project_ids), user_ids=tuple(user_ids), intents=tuple(intents),
+            simulated={"all": None, "people only": False, "simulated only": True}[simulated],
         )  # fmt: skip
-        lora = c.toggle("LoRA (peft)", help="Train a small adapter; it is merged into the saved model.")
-        st.markdown("**Data**")
-        d1, d2, d3 = st.columns(3)
-        projects = dict(options.projects)
-        people = {u[0]: u[1] for u in options.users}
-        project_ids = d1.multiselect("Projects", list(projects), format_func=projects.get)
-        user_ids = d2.multiselect("People", list(people), format_func=people.get)
-        intents = d3.multiselect("Intents", options.intents)
-        simulated = d1.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True)
-        with st.expander("Hyperparameters"):
-            defaults = FinetuneConfig()
-            h1, h2, h3, h4 = st.columns(4)
-            epochs = h1.number_input("Epochs", 0.1, 100.0, defaults.epochs, 0.5)
-            max_steps = h2.number_input("Max steps (0: by epochs)", 0, 1_000_000, 0)
-            lr = h3.number_input("Learning rate (0: default)", 0.0, 1.0, 0.0, format="%.6f")
-            batch = h4.number_input("Batch size", 1, 1024, defaults.batch_size)
-            beta = h1.number_input("Beta (DPO/KTO)", 0.0, 10.0, defaults.beta, 0.05)
-            max_length = h2.number_input("Max tokens", 16, 32768, defaults.max_length)
-            test_fraction = h3.number_input("Test documents", 0.0, 0.5, defaults.test_fraction, 0.05)
-            lora_r = h4.number_input("LoRA rank", 1, 512, defaults.lora_r)
-            name = st.text_input("Name of the new proposer (optional)")
-        submitted = st.form_submit_button("Start fine-tuning", type="primary", icon=":material/model_training:")
-    if submitted:
-        try:
-            filters = ExportFilters(
-                project_ids=tuple(project_ids), user_ids=tuple(user_ids), intents=tuple(intents),
-                simulated={"all": None, "people only": False, "simulated only": True}[simulated],
-            )  # fmt: skip
-            config = FinetuneConfig(
-                method=method, lora=lora, epochs=float(epochs), max_steps=int(max_steps) or -1,
-                learning_rate=float(lr) or None, batch_size=int(batch), beta=float(beta), max_length=int(max_length),
-                test_fraction=float(test_fraction), lora_r=int(lora_r), lora_alpha=2 * int(lora_r), name=name.strip(),
-            )  # fmt: skip
-            with session_scope(eng) as s:
-                if summarize(s, filters).decisions == 0:
-                    raise RedraftError("No decisions match these filters: there is nothing to train on.")
-            with _jobs_lock:
-                running = _jobs().get(job_key)
-                if running is not None and running.running:
-                    raise RedraftError("A fine-tune is already running; wait for it or cancel it.")
-                _jobs()[job_key] = FinetuneJob().start(eng, base_id, config, filters=filters)
-            st.rerun()
-        except RedraftError as exc:
-            st.error(str(exc), icon=":material/error:")
+        config = FinetuneConfig(
+            method=method, lora=lora, epochs=float(epochs), max_steps=int(max_steps) or -1,
+            learning_rate=float(lr) or None, batch_size=int(batch), beta=float(beta), max_length=int(max_length),
+            test_fraction=float(test_fraction), lora_r=int(lora_r), lora_alpha=2 * int(lora_r), name=name.strip(),
+        )  # fmt: skip
+        started = training.start_finetune(eng, me, base_id, config, filters)
+        st.session_state.setdefault(SEEN_JOBS, set()).discard(started.id)
+        st.rerun()
+    except RedraftError as exc:
+        st.error(md_escape(str(exc)), icon=":material/error:")

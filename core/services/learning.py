@@ -1,14 +1,21 @@
-"""What the person's decisions taught: why edits are hidden, mutes, and lifting them."""
+"""What the person's decisions taught: why edits are hidden, mutes and lifting them, their learning
+settings and preference model. A person changes their own; project-wide mutes need an admin."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from core import access
 from core.access import Actor
 from core.db import read_scope, session_scope
-from core.learning import hidden, muting
+from core.errors import NotFoundError
+from core.learning import analytics, hidden, muting, preference
+from core.learning.analytics import EditRecord
+from core.models import Mute
 from core.revision import review
 
 
@@ -32,5 +39,104 @@ def hidden_in_round(engine: Engine, actor: Actor, round_id: int, project_id: int
 
 
 def unmute(engine: Engine, actor: Actor, mute_id: int) -> None:
+    """Lift a mute: one's own; a project-wide mute (or another person's) only as an admin."""
     with session_scope(engine) as s:
+        row = s.get(Mute, mute_id)
+        if row is None:
+            raise NotFoundError(f"No mute with id {mute_id}.")
+        if row.user_id != actor.user_id:
+            whose = "the project" if row.user_id is None else "another person"
+            access.check_admin(actor, f"unmute what is muted for {whose}")
         muting.unmute(s, mute_id, by_user_id=actor.user_id)
+
+
+def mute(engine: Engine, actor: Actor, project_id: int, kind: str, value: str, *, for_everyone: bool = False) -> None:
+    """Mute a rule or intent for oneself, or (admins) for everyone in the project."""
+    if for_everyone:
+        access.check_admin(actor, "mute a rule or intent for everyone in the project")
+    with session_scope(engine) as s:
+        muting.mute(
+            s, project_id, kind, value, user_id=None if for_everyone else actor.user_id, by_user_id=actor.user_id
+        )
+
+
+# --- the Learning page --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearningView:
+    """One person's learning in one project, read in one transaction."""
+
+    learning: bool
+    threshold: float
+    auto_mute_after: int
+    meta: dict[str, Any]
+    fitted_at: datetime | None
+    mutes: list[Mute]  # the person's and the project's, active ones
+    records: list[EditRecord]  # the edits proposed in the person's own threads
+    seen_rules: list[str] = field(default_factory=list)  # rules and intents proposed in the project,
+    seen_intents: list[str] = field(default_factory=list)  # to choose one to mute
+
+    @property
+    def own_mutes(self) -> list[Mute]:
+        return [m for m in self.mutes if m.user_id is not None]
+
+    @property
+    def project_mutes(self) -> list[Mute]:
+        return [m for m in self.mutes if m.user_id is None]
+
+    def hidden_by_value(self) -> dict[str, int]:
+        """How many of the person's edits each muted rule or intent hides."""
+        out: dict[str, int] = {}
+        for r in self.records:
+            if r.hidden and r.hidden_kind and r.hidden_value:
+                out[r.hidden_value] = out.get(r.hidden_value, 0) + 1
+        return out
+
+
+def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView:
+    with read_scope(engine) as s:
+        profile = preference.get_profile(s, project_id, actor.user_id)
+        mutes = muting.list_mutes(s, project_id, actor.user_id)
+        records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=actor.user_id))
+        project_records = analytics.load_records(s, analytics.Filters(project_id=project_id))
+    return LearningView(
+        learning=profile.learning,
+        threshold=profile.threshold,
+        auto_mute_after=profile.auto_mute_after,
+        meta=dict(profile.meta or {}),
+        fitted_at=profile.fitted_at,
+        mutes=mutes,
+        records=records,
+        seen_rules=sorted({r.source for r in project_records if r.source}),
+        seen_intents=sorted({r.intent for r in project_records if r.intent}),
+    )
+
+
+def update_profile(
+    engine: Engine,
+    actor: Actor,
+    project_id: int,
+    *,
+    learning: bool | None = None,
+    threshold: float | None = None,
+    auto_mute_after: int | None = None,
+    embeddings: bool | None = None,
+) -> None:
+    """Change the person's own learning settings in the project; only the given ones change."""
+    with session_scope(engine) as s:
+        preference.update_profile(
+            s,
+            project_id,
+            actor.user_id,
+            learning=learning,
+            threshold=threshold,
+            auto_mute_after=auto_mute_after,
+            embeddings=embeddings,
+        )
+
+
+def refit(engine: Engine, actor: Actor, project_id: int) -> None:
+    """Fit the person's preference model on the project's decisions now."""
+    with session_scope(engine) as s:
+        preference.refit(s, project_id, actor.user_id)

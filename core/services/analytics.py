@@ -1,0 +1,76 @@
+"""What the Analytics page shows: edit records under filters, and the choices to filter by.
+
+Researchers and admins see everyone's threads; other people see only their own (the filters are
+narrowed to them, and asking for another person is refused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from core import access
+from core.access import Actor
+from core.db import read_scope
+from core.learning import analytics
+from core.learning.analytics import EditRecord, Filters
+from core.models import Document, Project, User
+
+
+@dataclass(frozen=True)
+class AnalyticsChoices:
+    projects: dict[int, str]
+    people: dict[int, str]  # whose threads the person may look at ("name (simulated)")
+    everyone: bool  # False: only the person's own threads are counted
+
+
+def scoped(actor: Actor, filters: Filters) -> Filters:
+    """The filters narrowed to what this person may read."""
+    if actor.reads_all_decisions:
+        return filters
+    if filters.user_id is not None and filters.user_id != actor.user_id:
+        raise access.deny(actor, "see another person's decisions")
+    return replace(filters, user_id=actor.user_id)
+
+
+def choices(engine: Engine, actor: Actor) -> AnalyticsChoices:
+    with read_scope(engine) as s:
+        projects = {p.id or 0: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+        query = select(User).order_by(User.name)
+        if not actor.reads_all_decisions:
+            query = query.where(User.id == actor.user_id)
+        people = {u.id or 0: f"{u.name}{' (simulated)' if u.simulated else ''}" for u in s.exec(query).all()}
+    return AnalyticsChoices(projects, people, actor.reads_all_decisions)
+
+
+def document_titles(engine: Engine, actor: Actor, project_id: int | None) -> dict[int, str]:
+    """Documents by id (of one project, or all), oldest first."""
+    with read_scope(engine) as s:
+        query = select(Document.id, Document.title).order_by(Document.id)
+        if project_id is not None:
+            query = query.where(Document.project_id == project_id)
+        return {int(i): str(t) for i, t in s.exec(query).all()}
+
+
+def records(engine: Engine, actor: Actor, filters: Filters) -> list[EditRecord]:
+    """Every proposed edit matching the filters, in the threads this person may read."""
+    filters = scoped(actor, filters)
+    with read_scope(engine) as s:
+        return analytics.load_records(s, filters)
+
+
+def distance_rows(engine: Engine, actor: Actor, project_ids: list[int]) -> list[dict[str, object]]:
+    """Distance to the reference by depth in simulated projects (their whole runs): researchers and
+    admins only, others get none."""
+    if not actor.reads_all_decisions:
+        return []
+    rows: list[dict[str, object]] = []
+    with read_scope(engine) as s:
+        for pid in project_ids:
+            project = s.get(Project, pid)
+            texts, refs = analytics.load_round_texts(s, pid)
+            for row in analytics.distance_by_round(texts, refs):
+                rows.append({"project": project.name if project else str(pid), **row})
+    return rows

@@ -1,0 +1,47 @@
+"""Project settings that shape every round: rules switched off and seq2seq instructions (admins change them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from core import access
+from core import projects as project_settings
+from core.access import Actor
+from core.db import read_scope, session_scope
+from core.models import Project
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    disabled_rules: list[str]  # sorted
+    prefixes: dict[str, str]  # the project's instruction per intent (overrides of the defaults)
+
+
+def project_names(engine: Engine, actor: Actor) -> dict[int, str]:
+    """Every project by id, in the order they were made."""
+    with read_scope(engine) as s:
+        return {p.id or 0: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+
+
+def project_settings_of(engine: Engine, actor: Actor, project_id: int) -> ProjectSettings:
+    with read_scope(engine) as s:
+        return ProjectSettings(
+            sorted(project_settings.disabled_rules(s, project_id)), project_settings.instruction_prefixes(s, project_id)
+        )
+
+
+def update_project_settings(
+    engine: Engine,
+    actor: Actor,
+    project_id: int,
+    *,
+    disabled: list[str] | None = None,
+    prefixes: dict[str, str] | None = None,
+) -> None:
+    """Change what later rounds in the project run and ask for: admins only."""
+    access.check_admin(actor, "change the project's settings")
+    with session_scope(engine) as s:
+        project_settings.update_settings(s, project_id, by_user_id=actor.user_id, disabled=disabled, prefixes=prefixes)
