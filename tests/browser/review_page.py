@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -28,6 +28,33 @@ def open_revise(page: Page, url: str) -> None:
     wait_for_app(page)
     page.get_by_role("link", name="Revise").click()
     wait_for_app(page)
+
+
+def new_tab(browser: Browser, url: str, context: BrowserContext | None = None) -> tuple[BrowserContext, Page]:
+    """Another tab on the Revise page: in `context` (tabs of one browser share its localStorage), or
+    in a new context (another browser profile). Its page errors collect in `page.js_errors`."""
+    ctx = context or browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(20_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    open_revise(pg, url)
+    return ctx, pg
+
+
+def request_sync(page: Page) -> None:
+    """The tab gets the window focus back: the review component asks the server for fresh data."""
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+
+
+def in_background(page: Page, hidden: bool = True) -> None:
+    """Make the tab report itself hidden (a background tab: no 15 s sync), or visible again. No
+    visibilitychange is sent either way, so the component does not sync because of this."""
+    if hidden:
+        page.evaluate("Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true})")
+    else:
+        page.evaluate("delete document.visibilityState")
 
 
 def edits(page: Page) -> Locator:
