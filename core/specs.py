@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from core.errors import NotFoundError, ProposerError
 from core.models import ProposerSpec, utcnow
 from core.proposers.base import SpecData
+from core.proposers.endpoints import check_endpoint
 from core.proposers.registry import KINDS, canonical_json, check_kind, parse_spec, spec_fingerprint, spec_label
 
 
@@ -88,6 +89,7 @@ def register_spec(session: Session, text: str, name: str = "") -> ProposerSpec:
     chosen for rounds and fine-tuned. Nothing is loaded here: a model loads on the first round using it.
     Registering the same settings again returns the same row (renamed when a name is given)."""
     spec = parse_spec(text)
+    check_endpoint(spec)  # a server proposers may send text to (not a metadata address)
     row = get_or_create_spec(session, replace(spec, name=name.strip() or spec.name))
     if name.strip() and row.name != name.strip():
         row.name = name.strip()

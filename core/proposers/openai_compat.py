@@ -38,6 +38,7 @@ import httpx
 from core.errors import InputError, ProposerError
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData
 from core.proposers.cache import cache_key
+from core.proposers.endpoints import EndpointGuard, guarded_client
 from core.proposers.guards import GuardSettings
 from core.proposers.prompts import DEFAULT_MAX_AVOID, DEFAULT_MAX_EXAMPLES, build_messages
 from core.proposers.registry import spec_fingerprint
@@ -81,6 +82,7 @@ class OpenAIProposer:
         if not str(base).startswith(("http://", "https://")):
             raise InputError(f"base_url {base!r} must start with http:// or https:// (e.g. http://localhost:8000/v1).")
         self.url = str(base).rstrip("/") + "/chat/completions"
+        self.guard = EndpointGuard()  # every request and redirect hop is judged (core.proposers.endpoints)
         self.api_key_env = str(params.get("api_key_env") or "OPENAI_API_KEY")
         self.timeout_s = float_param(params, "timeout_s", 60.0) or 60.0
         self.max_retries = int_param(params, "max_retries", 3, minimum=0)
@@ -119,7 +121,10 @@ class OpenAIProposer:
         deadline = time.monotonic() + timeout if timeout is not None else None
         stop = threading.Event()  # set on cancel or on a failure: requests not yet sent are skipped
         if pending:
-            with httpx.Client(headers=self._headers()) as client, ThreadPoolExecutor(self.concurrency) as pool:
+            with (
+                guarded_client(self.guard, headers=self._headers()) as client,
+                ThreadPoolExecutor(self.concurrency) as pool,
+            ):
                 futures = {
                     pool.submit(self._ask, client, board.jobs[i], deadline, request.cancel, stop): i for i in pending
                 }

@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from core import access, documents, jobs
 from core.access import Actor
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError
-from core.models import Job, Round, RoundStatus, Thread, ThreadStatus, Version
+from core.models import Job, ProposerSpec, Round, RoundStatus, Thread, ThreadStatus, Version
 from core.proposers.base import SpecData
 from core.revision import apply, review, rounds, threads
 from core.revision.apply import RoundNotUnderReview
@@ -115,12 +116,23 @@ def current_text(engine: Engine, actor: Actor, document_id: int) -> str:
 # --- actions ------------------------------------------------------------------------------------------
 
 
+def check_spec(session: Session, actor: Actor, spec: SpecData) -> None:
+    """Only admins point Redraft at a new model server: others may use one an admin stored."""
+    if spec.kind != "openai" or actor.is_admin:
+        return
+    base_url = (spec.params or {}).get("base_url")
+    stored = session.exec(select(ProposerSpec).where(ProposerSpec.kind == "openai", ProposerSpec.model == spec.model))
+    if not any((row.params or {}).get("base_url") == base_url for row in stored):
+        raise access.deny(actor, "use a model server no admin has added (an admin adds it on the Models page)")
+
+
 def propose(engine: Engine, actor: Actor, document_id: int, settings: RoundSettings) -> Job:
     """Queue proposing the next round of this person's thread (started if there is none). A
     second click while it runs returns the same job."""
     if not settings.intents:
         raise InputError("Choose at least one intent.")
     with session_scope(engine) as s:
+        check_spec(s, actor, settings.spec)
         thread = threads.active_thread(s, document_id, actor.user_id)
         access.check_thread(actor, thread)
         assert thread.id is not None
@@ -145,6 +157,7 @@ def apply_and_continue(engine: Engine, actor: Actor, round_id: int, settings: Ro
         rnd = review.get_round(s, round_id)
         thread = threads.get_thread(s, rnd.thread_id)
         access.check_thread(actor, thread, "apply another person's round")
+        check_spec(s, actor, settings.spec)
         if rnd.status != RoundStatus.REVIEWING:
             raise RoundNotUnderReview(rnd)
         assert thread.id is not None

@@ -28,7 +28,8 @@ from core.data.export import ExportFilters, FilterOptions
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError, NotFoundError
 from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, ProposerSpec, TrainingRun, utcnow
-from core.proposers.registry import MODEL_KINDS
+from core.proposers.endpoints import check_endpoint
+from core.proposers.registry import MODEL_KINDS, parse_spec
 from core.services.exports import scoped
 from core.specs import register_spec
 from core.training.finetune import FinetuneConfig, FinetuneProgress, LineageNode, finetune, lineage, training_runs
@@ -72,8 +73,10 @@ def models_overview(engine: Engine, actor: Actor) -> ModelsOverview:
 
 
 def add_proposer(engine: Engine, actor: Actor, text: str, name: str = "") -> ProposerSpec:
-    """Store a proposer given as a spec string (a model, or a server): admins only."""
+    """Store a proposer given as a spec string (a model, or a server): admins only, and an openai server
+    only where proposers may send text (not link-local or cloud metadata addresses: core.proposers.endpoints)."""
     access.check_admin(actor, "add a proposer")
+    check_endpoint(parse_spec(text))
     with session_scope(engine) as s:
         return register_spec(s, text, name)
 
