@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine, select
 
 from core.config import ROOT, load_settings
-from core.models import Project, User
+from core.models import Project, User, id_of
 
 DEFAULT_USER = "local"
 DEFAULT_PROJECT = "Default"
@@ -159,7 +159,7 @@ def ensure_defaults(engine: Engine) -> tuple[int, int]:
             project = Project(name=DEFAULT_PROJECT, owner_id=user.id, settings={})
             s.add(project)
             s.flush()
-        return user.id, project.id
+        return id_of(user), id_of(project)
 
 
 def open_database(url: str | None = None) -> Engine:

@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, not_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, InputError, NotFoundError
-from core.models import Decision, Document, Edit, Round, RoundStatus, Thread
+from core.models import Decision, Document, Edit, Round, RoundStatus, Thread, User
 
 
 class Action(StrEnum):
@@ -47,6 +47,8 @@ class EditStatus(StrEnum):
 
 
 ACTIONS = tuple(Action)
+# The plain strings, for loops over many rows: a str compared with a StrEnum member takes the slow path.
+_UNDO, _MODIFY = Action.UNDO.value, Action.MODIFY.value
 BULK_ACTIONS = (Action.ACCEPT, Action.REJECT, Action.UNDO)
 MAX_REWRITE_CHARS = 100_000
 MAX_COMMENT_CHARS = 10_000
@@ -86,8 +88,13 @@ PENDING = Standing()
 
 
 class _DecisionLike(Protocol):
-    action: str
-    modified_text: str | None
+    """A decision row: a Decision, or a result row with its action and modified_text columns."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def modified_text(self) -> str | None: ...
 
 
 R = TypeVar("R")
@@ -98,7 +105,7 @@ def standing_row(rows: Iterable[R], action: Callable[[R], str] = attrgetter("act
     steps back one. None when nothing stands (pending). Rows can be records, tuples or dicts."""
     stack: list[R] = []
     for row in rows:
-        if action(row) == Action.UNDO:
+        if action(row) == _UNDO:
             if stack:
                 stack.pop()
         else:
@@ -108,26 +115,33 @@ def standing_row(rows: Iterable[R], action: Callable[[R], str] = attrgetter("act
 
 def standing(decisions: Iterable[_DecisionLike]) -> Standing:
     """What a person's decisions on one edit (oldest first) leave standing; undo steps back one."""
-    top = standing_row(decisions)
+    return _standing_of(standing_row(decisions))
+
+
+def _standing_of(top: _DecisionLike | None) -> Standing:
     if top is None:
         return PENDING
-    return Standing(EditStatus(top.action), top.modified_text if top.action == Action.MODIFY else None)
+    return Standing(EditStatus(top.action), top.modified_text if top.action == _MODIFY else None)
 
 
-def fold_standing(rows: Iterable[R], key: Any) -> Iterator[tuple[Standing, list[R]]]:
-    """Group `rows` (ordered by `key(row)`, then oldest first) and yield what stands for each group
-    with the group's rows: one pass, constant memory per group, for streamed exports."""
-    group: list[R] = []
+D = TypeVar("D", bound=_DecisionLike)
+
+
+def fold_standing(rows: Iterable[D], key: Callable[[D], object]) -> Iterator[tuple[Standing, list[D]]]:
+    """Group `rows` (ordered by `key(row)`, then oldest first; each with .action and .modified_text)
+    and yield what stands for each group with the group's rows: one pass, constant memory per group,
+    for streamed exports."""
+    group: list[D] = []
     current: object = object()
     for row in rows:
         k = key(row)
         if group and k != current:
-            yield standing(group), group  # type: ignore[arg-type]  # rows carry action/modified_text
+            yield _standing_of(standing_row(group)), group
             group = []
         current = k
         group.append(row)
     if group:
-        yield standing(group), group  # type: ignore[arg-type]
+        yield _standing_of(standing_row(group)), group
 
 
 # --- appending ---------------------------------------------------------------------------------------
@@ -229,19 +243,21 @@ def append(
 # --- what stands --------------------------------------------------------------------------------------
 
 
-def _ordered(query: Select) -> Select:
-    return query.order_by(col(Decision.edit_id), col(Decision.user_id), col(Decision.id))
+# By edit, person, then oldest first (ids grow as decisions are appended): ready for fold_standing.
+_STANDING_ORDER = (col(Decision.edit_id), col(Decision.user_id), col(Decision.id))
 
 
 def for_round(session: Session, round_id: int, user_id: int) -> dict[int, Standing]:
     """edit id -> what stands for this person, for the edits of a round they decided."""
-    query = _ordered(select(Decision).where(Decision.round_id == round_id, Decision.user_id == user_id))
+    query = (
+        select(Decision).where(Decision.round_id == round_id, Decision.user_id == user_id).order_by(*_STANDING_ORDER)
+    )
     return {group[0].edit_id: st for st, group in fold_standing(session.exec(query), lambda d: d.edit_id)}
 
 
 def for_round_by_user(session: Session, round_id: int) -> dict[tuple[int, int], Standing]:
     """(edit id, user id) -> what stands, for every person who decided edits of a round."""
-    query = _ordered(select(Decision).where(Decision.round_id == round_id))
+    query = select(Decision).where(Decision.round_id == round_id).order_by(*_STANDING_ORDER)
     rows = session.exec(query)
     return {(g[0].edit_id, g[0].user_id): st for st, g in fold_standing(rows, lambda d: (d.edit_id, d.user_id))}
 
@@ -257,7 +273,7 @@ def for_thread(session: Session, thread_id: int, user_id: int) -> list[tuple[Edi
         .order_by(col(Edit.id), col(Decision.id))
     )
     out = []
-    for st, group in fold_standing(session.exec(query), lambda r: r[0].id):
+    for st, group in fold_standing(session.execute(query), lambda r: r[0].id):  # rows with .action, ...
         if st.decided:
             out.append((group[0][0], st, group[-1][3]))
     return out
@@ -274,46 +290,190 @@ def last_decided_at(session: Session, round_id: int, user_id: int) -> datetime |
 
 def count(session: Session, *, round_id: int | None = None, user_id: int | None = None) -> int:
     """How many decision rows (appended, undo included) a round or person has."""
-    from sqlalchemy import func
-
-    query = select(func.count(col(Decision.id)))
+    q = select(func.count(col(Decision.id)))
     if round_id is not None:
-        query = query.where(Decision.round_id == round_id)
+        q = q.where(Decision.round_id == round_id)
     if user_id is not None:
-        query = query.where(Decision.user_id == user_id)
-    return int(session.exec(query).one())
+        q = q.where(Decision.user_id == user_id)
+    return int(session.exec(q).one())
+
+
+def watermark(session: Session, project_id: int) -> tuple[int, int]:
+    """(how many decision rows, the latest decision id) of a project: it moves with every append, so
+    anything fitted on the project's decisions is stale when it differs."""
+    q = query(func.count(col(Decision.id)), func.max(col(Decision.id)), project_ids=[project_id], order=None)
+    n, latest = session.execute(q).one()
+    return int(n or 0), int(latest or 0)
+
+
+# --- queries for exports, analytics and learning ------------------------------------------------------
+
+_COLUMNS = frozenset(Decision.model_fields)
+
+
+def column(name: str) -> Any:  # noqa: ANN401 - an SQLAlchemy column
+    """The log's column `name` ("id", "created_at", "action", ...), for the select lists, groupings
+    and counts callers pass to query(); the joins, filters and order stay here."""
+    if name not in _COLUMNS:
+        raise ValueError(f"The decision log has no column {name!r}.")
+    return getattr(Decision, name)
+
+
+def columns(*names: str) -> list[Any]:
+    return [column(n) for n in names]
+
+
+class Order(StrEnum):
+    STANDING = "standing"  # by edit, person, then oldest first: ready for fold_standing
+    LOG = "log"  # oldest first
 
 
 def query(
-    *columns: Any,
+    *selected: Any,
     project_ids: Sequence[int] | None = None,
     document_ids: Sequence[int] | None = None,
     user_ids: Sequence[int] | None = None,
     thread_id: int | None = None,
+    thread_ids: Sequence[int] | None = None,
     round_id: int | None = None,
     edit_ids: Sequence[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actions: Sequence[str] | None = None,
+    simulated: bool | None = None,
+    with_user: bool = False,
+    order: Order | None = Order.STANDING,
 ) -> Select:
-    """The base query of the log for exports and analytics: `columns` over Decision joined to its
-    Edit, Round, Thread and Document, ordered by edit, person, then oldest first (ready for
-    fold_standing). Callers add their own columns and joins; the filters here are the log's."""
+    """The base query of the log for exports, analytics and learning: `selected` over Decision joined
+    to its Edit, Round, Thread and Document (and the deciding User with `with_user`, or when filtering
+    on `simulated`: a decision is simulated when it or its person is). Ordered by edit, person, then
+    oldest first (ready for fold_standing), oldest first with Order.LOG, or not at all (None: counts,
+    groupings). Callers add their own columns and joins; the filters here are the log's."""
     q = (
-        select(*columns)
+        select(*selected)
         .select_from(Decision)
         .join(Edit, col(Edit.id) == col(Decision.edit_id))
         .join(Round, col(Round.id) == col(Edit.round_id))
         .join(Thread, col(Thread.id) == col(Round.thread_id))
         .join(Document, col(Document.id) == col(Thread.document_id))
     )
+    if with_user or simulated is not None:
+        q = q.join(User, col(User.id) == col(Decision.user_id))
     if project_ids is not None:
         q = q.where(col(Document.project_id).in_(list(project_ids)))
     if document_ids is not None:
-        q = q.where(col(Document.id).in_(list(document_ids)))
+        q = q.where(col(Thread.document_id).in_(list(document_ids)))
     if user_ids is not None:
         q = q.where(col(Decision.user_id).in_(list(user_ids)))
     if thread_id is not None:
         q = q.where(Round.thread_id == thread_id)
+    if thread_ids is not None:
+        q = q.where(col(Round.thread_id).in_(list(thread_ids)))
     if round_id is not None:
-        q = q.where(Decision.round_id == round_id)
+        q = q.where(Edit.round_id == round_id)
     if edit_ids is not None:
         q = q.where(col(Decision.edit_id).in_(list(edit_ids)))
-    return _ordered(q)
+    if since is not None:
+        q = q.where(col(Decision.created_at) >= since)
+    if until is not None:
+        q = q.where(col(Decision.created_at) <= until)
+    if actions is not None:
+        q = q.where(col(Decision.action).in_([str(a) for a in actions]))
+    if simulated is not None:
+        flag = or_(col(Decision.simulated), col(User.simulated))
+        q = q.where(flag if simulated else not_(flag))
+    if order == Order.STANDING:
+        return q.order_by(*_STANDING_ORDER)
+    if order == Order.LOG:
+        return q.order_by(col(Decision.id))
+    return q
+
+
+@dataclass(frozen=True, slots=True)
+class Stands:
+    """What stands for one edit and one person, with their latest decision row on it (an undo included)."""
+
+    edit_id: int
+    user_id: int
+    standing: Standing
+    decision_id: int  # the latest row's id: later decisions have larger ids
+    decided_at: datetime  # when the person last acted on the edit
+    time_taken_ms: int | None  # of that latest row
+    extra: tuple[Any, ...] = ()  # the caller's columns (of the edit, round, ...), as query() selected them
+
+
+_STANDS_COLUMNS = ("edit_id", "user_id", "action", "modified_text", "id", "created_at", "time_taken_ms")
+_EDIT_CHUNK = 5000
+
+
+def stands(
+    session: Session,
+    *,
+    project_ids: Sequence[int] | None = None,
+    user_ids: Sequence[int] | None = None,
+    edit_ids: Sequence[int] | None = None,
+    thread_id: int | None = None,
+    extra: Sequence[Any] = (),
+    include_pending: bool = False,
+) -> Iterator[Stands]:
+    """What stands for every (edit, person) with decisions under these filters, streamed in edit then
+    person order; `extra` columns (of the joined Edit, Round, Thread, Document) ride along. Edits
+    undone back to pending are left out unless `include_pending`. Many `edit_ids` are asked in chunks."""
+    cols = [*columns(*_STANDS_COLUMNS), *extra]
+    n = len(_STANDS_COLUMNS)
+    if edit_ids is not None:
+        ids = sorted(set(edit_ids))
+        chunks: Iterable[Sequence[int] | None] = (ids[i : i + _EDIT_CHUNK] for i in range(0, len(ids), _EDIT_CHUNK))
+    else:
+        chunks = (None,)
+    for chunk in chunks:
+        q = query(*cols, project_ids=project_ids, user_ids=user_ids, edit_ids=chunk, thread_id=thread_id)
+        rows = session.execute(q)
+        for st, group in fold_standing(rows, itemgetter(0, 1)):
+            if not st.decided and not include_pending:
+                continue
+            last = group[-1]
+            yield Stands(last[0], last[1], st, last[4], last[5], last[6], tuple(last[n:]))
+
+
+def in_project(
+    session: Session, project_id: int, *, user_id: int | None = None, extra: Sequence[Any] = ()
+) -> Iterator[Stands]:
+    """What stands for each decided edit of a project (of one person, if given), per person."""
+    return stands(session, project_ids=[project_id], user_ids=None if user_id is None else [user_id], extra=extra)
+
+
+def for_edits(session: Session, edit_ids: Sequence[int], user_id: int | None = None) -> dict[tuple[int, int], Stands]:
+    """(edit id, user id) -> what stands, for these edits (of one person, if given); pending ones left out."""
+    users = None if user_id is None else [user_id]
+    return {(s.edit_id, s.user_id): s for s in stands(session, edit_ids=edit_ids, user_ids=users)}
+
+
+# --- history -------------------------------------------------------------------------------------------
+
+
+def append_imported(
+    session: Session,
+    *,
+    edit_id: int,
+    round_id: int,
+    user_id: int,
+    action: str,
+    created_at: datetime,
+    modified_text: str | None = None,
+    idempotency_key: str | None = None,
+) -> Decision:
+    """Record a decision taken elsewhere (an imported log): its round is already applied, so the
+    review-time lock does not apply; the import owns its transaction and its rounds."""
+    act = check_action(action, modified_text)
+    decision = Decision(
+        round_id=round_id,
+        edit_id=edit_id,
+        user_id=user_id,
+        action=act.value,
+        modified_text=modified_text if act == Action.MODIFY else None,
+        created_at=created_at,
+        idempotency_key=idempotency_key or None,
+    )
+    session.add(decision)
+    return decision

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.config import load_settings
 from core.db import DEFAULT_PROJECT, DEFAULT_USER
 from core.errors import InputError, NotFoundError
 from core.files import UploadedDocument, clean_title, prepare_text, read_upload
-from core.models import Document, Project, User, Version, utcnow
+from core.models import Document, Project, User, Version, VersionOrigin, id_of, utcnow
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,20 @@ def create_document(
     project_id: int | None = None,
     user_id: int | None = None,
     source_filename: str | None = None,
-    origin: str = "paste",
+    origin: str = VersionOrigin.PASTE,
     notes: tuple[str, ...] = (),
     max_bytes: int | None = None,
 ) -> Document:
     """A new document with its first version. Validates everything before writing anything."""
     prepared = prepare_text(text, max_bytes or load_settings().max_document_bytes)
     title = clean_title(title)
-    project_id = project_id or default_project(session).id
-    user_id = user_id or default_user(session).id
+    project_id = project_id or id_of(default_project(session))
+    user_id = user_id or id_of(default_user(session))
     document = Document(project_id=project_id, title=title, source_filename=source_filename)
     session.add(document)
     session.flush()
     note = " ".join(notes + prepared.notes) or None
-    version = Version(document_id=document.id, text=prepared.text, origin=origin, created_by_id=user_id, note=note)
+    version = Version(document_id=id_of(document), text=prepared.text, origin=origin, created_by_id=user_id, note=note)
     session.add(version)
     session.flush()
     document.head_version_id = version.id
@@ -81,38 +81,53 @@ def create_document(
     return document
 
 
-def import_upload(session: Session, upload: UploadedDocument, **kwargs: object) -> Document:
+def import_upload(
+    session: Session, upload: UploadedDocument, *, project_id: int | None = None, user_id: int | None = None
+) -> Document:
     return create_document(
         session,
         upload.title,
         upload.text,
+        project_id=project_id,
+        user_id=user_id,
         source_filename=upload.filename,
-        origin="import",
+        origin=VersionOrigin.IMPORT,
         notes=upload.notes,
-        **kwargs,
     )
 
 
-def import_file(session: Session, name: str, data: bytes, encoding: str | None = None, **kwargs: object) -> Document:
+def import_file(
+    session: Session,
+    name: str,
+    data: bytes,
+    encoding: str | None = None,
+    *,
+    project_id: int | None = None,
+    user_id: int | None = None,
+) -> Document:
     """Create a document from an uploaded file's bytes (.txt, .md, .docx)."""
     upload = read_upload(name, data, load_settings().max_document_bytes, encoding=encoding)
-    return import_upload(session, upload, **kwargs)
+    return import_upload(session, upload, project_id=project_id, user_id=user_id)
 
 
 def list_documents(session: Session, project_id: int | None = None) -> list[DocumentSummary]:
     """Documents, most recently changed first, with version counts and head sizes."""
-    counts = select(Version.document_id, func.count(Version.id).label("n")).group_by(Version.document_id).subquery()
+    counts = (
+        select(col(Version.document_id), func.count(col(Version.id)).label("n"))
+        .group_by(col(Version.document_id))
+        .subquery()
+    )
     query = (
-        select(Document, counts.c.n, func.length(Version.text))
-        .join(counts, counts.c.document_id == Document.id, isouter=True)
-        .join(Version, Version.id == Document.head_version_id, isouter=True)
-        .order_by(Document.updated_at.desc(), Document.id.desc())
+        select(Document, counts.c.n, func.length(col(Version.text)))
+        .join(counts, counts.c.document_id == col(Document.id), isouter=True)
+        .join(Version, col(Version.id) == col(Document.head_version_id), isouter=True)
+        .order_by(col(Document.updated_at).desc(), col(Document.id).desc())
     )
     if project_id is not None:
         query = query.where(Document.project_id == project_id)
     return [
         DocumentSummary(
-            id=d.id,
+            id=id_of(d),
             title=d.title,
             source_filename=d.source_filename,
             versions=n or 0,
@@ -143,7 +158,7 @@ def delete_document(session: Session, document_id: int) -> None:
 def versions(session: Session, document_id: int) -> list[Version]:
     """All versions of a document, oldest first."""
     get_document(session, document_id)
-    query = select(Version).where(Version.document_id == document_id).order_by(Version.created_at, Version.id)
+    query = select(Version).where(Version.document_id == document_id).order_by(col(Version.created_at), col(Version.id))
     return list(session.exec(query).all())
 
 
@@ -200,15 +215,26 @@ def restore_version(session: Session, version_id: int, user_id: int | None = Non
     if document.head_version_id == old.id:
         raise InputError(f"Version {version_id} is already the current version.")
     return add_version(
-        session, old.document_id, old.text, origin="restore", user_id=user_id, note=f"Restored from version {old.id}."
+        session,
+        old.document_id,
+        old.text,
+        origin=VersionOrigin.RESTORE,
+        user_id=user_id,
+        note=f"Restored from version {old.id}.",
     )
+
+
+_ORIGIN_WORDS: dict[str, str] = {
+    VersionOrigin.IMPORT: "imported",
+    VersionOrigin.PASTE: "pasted",
+    VersionOrigin.MANUAL: "manual edit",
+    VersionOrigin.RESTORE: "restored",
+}
 
 
 def describe_origin(version: Version, depth_by_round: dict[int, int] | None = None) -> str:
     """Human words for where a version came from."""
-    if version.origin == "round" and version.round_id is not None:
+    if version.origin == VersionOrigin.ROUND and version.round_id is not None:
         depth = (depth_by_round or {}).get(version.round_id)
         return f"round {depth}" if depth is not None else f"round (id {version.round_id})"
-    return {"import": "imported", "paste": "pasted", "manual": "manual edit", "restore": "restored"}.get(
-        version.origin, version.origin
-    )
+    return _ORIGIN_WORDS.get(version.origin, version.origin)

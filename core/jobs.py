@@ -201,7 +201,8 @@ def claim_next(engine: Engine, worker: str, kinds: set[str] | None = None) -> Jo
                 .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
                 .values(status=JobStatus.RUNNING, worker=worker, started_at=now, heartbeat_at=now)
             )
-            if won.rowcount:  # type: ignore[attr-defined]
+            # rowcount exists on the CursorResult an UPDATE returns; the stubs type it as Result
+            if won.rowcount and job_id is not None:  # type: ignore[attr-defined]
                 return get(s, job_id)
     return None
 
@@ -301,7 +302,8 @@ def reap(engine: Engine, stale_after_s: float = STALE_AFTER_S) -> list[int]:
                     error="interrupted: the process running it stopped",
                 )
             )
-            if won.rowcount:  # type: ignore[attr-defined]
+            # rowcount exists on the CursorResult an UPDATE returns; the stubs type it as Result
+            if won.rowcount and job_id is not None:  # type: ignore[attr-defined]
                 job = get(s, job_id)
                 kind = _kinds.get(job.kind)
                 if kind is not None and kind.on_interrupted is not None:

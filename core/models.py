@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -66,16 +66,37 @@ class HiddenKind(StrEnum):
     BELOW_THRESHOLD = "below-threshold"
 
 
+class TrainingStatus(StrEnum):
+    """Where a fine-tuning run (TrainingRun) stands."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 # Kept as tuples for choices and validation.
 ROLES = tuple(Role)
 VERSION_ORIGINS = tuple(VersionOrigin)
 ROUND_STATUSES = tuple(RoundStatus)
 
 
+class _Keyed(Protocol):
+    id: Optional[int]
+
+
+def id_of(row: _Keyed) -> int:
+    """A row's primary key, which the database sets on flush: typed Optional on the models, it is
+    always there on a stored row, and a missing one is a bug (a row used before it was flushed)."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush it before using its id.")
+    return row.id
+
+
 class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
-    role: str = Field(default="writer")
+    role: str = Field(default=Role.WRITER)
     password_hash: Optional[str] = None
     simulated: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
@@ -107,7 +128,7 @@ class Version(SQLModel, table=True):
     document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
     parent_id: Optional[int] = Field(default=None, foreign_key="version.id", ondelete="SET NULL")
     text: str = Field(sa_column=Column(Text, nullable=False))
-    origin: str = Field(default="import")
+    origin: str = Field(default=VersionOrigin.IMPORT)
     # The round whose applied edits produced this version (origin == "round"). Not a foreign key,
     # to avoid the round -> version -> round cycle; both go away with their document.
     round_id: Optional[int] = Field(default=None, index=True)
@@ -135,7 +156,7 @@ class Thread(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
-    status: str = Field(default="active")  # active | finished
+    status: str = Field(default=ThreadStatus.ACTIVE)
     stop_reason: Optional[str] = None
     simulated: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
@@ -177,7 +198,7 @@ class Round(SQLModel, table=True):
     feedback: Optional[str] = Field(default=None, sa_column=Column(Text))
     # intents asked for and other request settings, for tracing
     request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="proposing")
+    status: str = Field(default=RoundStatus.PROPOSING)
     # The job proposing it (core.jobs): when that job dies, the round is freed.
     job_id: Optional[int] = Field(default=None, foreign_key="job.id", ondelete="SET NULL")
     stop_reason: Optional[str] = None
@@ -273,7 +294,7 @@ class TrainingRun(SQLModel, table=True):
     base_spec_id: Optional[int] = Field(default=None, foreign_key="proposerspec.id", ondelete="SET NULL")
     result_spec_id: Optional[int] = Field(default=None, foreign_key="proposerspec.id", ondelete="SET NULL")
     method: str  # sft | dpo | kto
-    status: str = Field(default="running")  # running | done | failed | cancelled
+    status: str = Field(default=TrainingStatus.RUNNING)
     data_snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     hyperparams: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from core.errors import InputError, NotFoundError
-from core.models import Project, User
+from core.models import Project, Role, User
 from core.proposers.base import ALL_INTENTS, SpecData
 
 MAX_RULES = 500
@@ -23,7 +23,7 @@ def get_project(session: Session, project_id: int) -> Project:
 
 def _require_admin(session: Session, user_id: int) -> None:
     user = session.get(User, user_id)
-    if user is None or user.role != "admin":
+    if user is None or user.role != Role.ADMIN:
         raise InputError("Only an admin can change the project's settings.")
 
 

@@ -70,11 +70,15 @@ def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> None
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(ProposerSpec).values(**values)
+            session.execute(lite.on_conflict_do_nothing(index_elements=["fingerprint"]))
         else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(ProposerSpec).values(**values).on_conflict_do_nothing(index_elements=["fingerprint"])
-        session.execute(stmt)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg = pg_insert(ProposerSpec).values(**values)
+            session.execute(pg.on_conflict_do_nothing(index_elements=["fingerprint"]))
         return
     # Other databases: a savepoint, so a duplicate does not abort the caller's transaction.
     try:

@@ -9,7 +9,7 @@ import secrets
 from sqlmodel import Session, select
 
 from core.errors import InputError, NotFoundError
-from core.models import ROLES, User
+from core.models import ROLES, Role, User
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -29,7 +29,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 def create_user(
-    session: Session, name: str, role: str = "writer", password: str | None = None, *, simulated: bool = False
+    session: Session, name: str, role: str = Role.WRITER, password: str | None = None, *, simulated: bool = False
 ) -> User:
     name = (name or "").strip()
     if not name or len(name) > 100:
@@ -46,7 +46,7 @@ def create_user(
     return user
 
 
-def get_or_create_user(session: Session, name: str, role: str = "writer", *, simulated: bool = False) -> User:
+def get_or_create_user(session: Session, name: str, role: str = Role.WRITER, *, simulated: bool = False) -> User:
     user = session.exec(select(User).where(User.name == name)).first()
     return user or create_user(session, name, role, simulated=simulated)
 

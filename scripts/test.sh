@@ -14,6 +14,7 @@ if [ -z "${REDRAFT_TEST_POSTGRES_URL:-}" ]; then
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 ruff check .
+mypy core
 # layers hold: pages > ui > cli > services > domain > decisions > ... ; core never imports streamlit
 lint-imports
 # the review component's state logic, in plain JavaScript

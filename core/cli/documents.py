@@ -10,6 +10,7 @@ from core import documents
 from core.cli._common import engine_for, print_json
 from core.db import session_scope
 from core.errors import InputError, RedraftError
+from core.models import id_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +64,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             with session_scope(engine) as s:
                 doc = documents.import_file(s, path.name, data, encoding=args.encoding)
                 if args.title:
-                    documents.rename_document(s, doc.id, args.title)
+                    documents.rename_document(s, id_of(doc), args.title)
                 print(f"{doc.id}\t{doc.title}")
         except RedraftError as exc:
             print(f"{path}: {exc}", file=sys.stderr)

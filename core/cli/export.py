@@ -7,14 +7,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.cli._common import engine_for, parse_when, print_json
 from core.data.export import LOG_FORMATS, ExportFilters, export_log, iter_decision_rows, preview, summarize
 from core.db import session_scope
 from core.errors import InputError
-from core.models import Project, User
+from core.models import Project, User, id_of
 
 TRL_FORMATS = ("sft", "dpo", "kto", "reward")
 FORMATS = (*LOG_FORMATS, *TRL_FORMATS, "r3")
@@ -45,16 +46,19 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dedupe", action="store_true", help="drop rows repeating an identical pair")
 
 
-def _ids(session: Session, values: list[str], model: type, what: str) -> tuple[int, ...]:
+Named = TypeVar("Named", Project, User)
+
+
+def _ids(session: Session, values: list[str], model: type[Named], what: str) -> tuple[int, ...]:
     out = []
     for v in values:
         if str(v).isdigit():
             out.append(int(v))
             continue
-        row = session.exec(select(model).where(model.name == v)).first()
+        row = session.exec(select(model).where(col(model.name) == v)).first()
         if row is None:
             raise InputError(f"No {what} named {v!r}.")
-        out.append(row.id)
+        out.append(id_of(row))
     return tuple(out)
 
 

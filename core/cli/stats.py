@@ -13,14 +13,15 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.cli._common import engine_for, parse_when
 from core.db import session_scope
 from core.errors import InputError
 from core.learning import analytics
-from core.models import Project, User
+from core.models import Project, User, id_of
 
 VIEWS = ("acceptance", "rounds", "depths", "time", "hidden", "preference", "distance")
 
@@ -49,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_stats)
 
 
-def resolve(session: Session, value: str | None, model: type, what: str) -> int | None:
+Named = TypeVar("Named", Project, User)
+
+
+def resolve(session: Session, value: str | None, model: type[Named], what: str) -> int | None:
     """An id from an id or a name."""
     if value is None:
         return None
@@ -57,10 +61,10 @@ def resolve(session: Session, value: str | None, model: type, what: str) -> int 
         if session.get(model, int(value)) is None:
             raise InputError(f"No {what} with id {value}.")
         return int(value)
-    row = session.exec(select(model).where(model.name == value)).first()
+    row = session.exec(select(model).where(col(model.name) == value)).first()
     if row is None:
         raise InputError(f"No {what} named {value!r}.")
-    return row.id
+    return id_of(row)
 
 
 def filters_from(session: Session, args: argparse.Namespace) -> analytics.Filters:
@@ -141,9 +145,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
             f"(always guessing the majority: {result['majority_accuracy']:.1%})\n"
             f"Brier score: {result['brier']:.3f}   expected calibration error: {result['ece']:.3f}\n"
         )
-        print(format_table(result["calibration"]))  # type: ignore[arg-type]
+        print(format_table(result["calibration"]))
         return 0
-    print(format_table(result))  # type: ignore[arg-type]
+    print(format_table(result if isinstance(result, list) else []))
     return 0
 
 

@@ -13,8 +13,10 @@ import unicodedata
 from sqlmodel import Session
 
 from core import documents
-from core.data.export import ExportFilters, log_bytes
+from core.data.export import log_bytes
+from core.data.export_query import ExportFilters
 from core.errors import InputError
+from core.models import RoundStatus, ThreadStatus, id_of
 from core.revision import review, threads
 
 TEXT_FORMATS: dict[str, str] = {
@@ -62,10 +64,10 @@ def current_text(session: Session, document_id: int, user_id: int) -> str:
     """The text as this person has it now: the head version, with the decisions of a round they are
     reviewing applied (what "Apply" would make)."""
     thread = threads.latest_thread(session, document_id, user_id)
-    if thread is not None and thread.status == "active":
-        rnd = threads.current_round(session, thread.id)
-        if rnd is not None and rnd.status == "reviewing":
-            return review.round_view(session, rnd.id, user_id).preview_text()
+    if thread is not None and thread.status == ThreadStatus.ACTIVE:
+        rnd = threads.current_round(session, id_of(thread))
+        if rnd is not None and rnd.status == RoundStatus.REVIEWING:
+            return review.round_view(session, id_of(rnd), user_id).preview_text()
     return documents.head_version(session, document_id).text
 
 

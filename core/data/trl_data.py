@@ -27,14 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from core import decisions
-from core.data.export import final_text, pair_key, split_documents
+from core.data.export_query import split_documents
+from core.data.export_rows import final_text, pair_key
+from core.decisions import Action
 from core.errors import InputError
 from core.proposers.base import ProposalRequest
 from core.proposers.prompts import build_messages, seq2seq_prefixes
 from core.text.segment import Sentence
 
 KINDS = ("sft", "dpo", "kto", "reward")
-DECIDED = ("accept", "reject", "modify")
+DECIDED = (Action.ACCEPT, Action.REJECT, Action.MODIFY)
 SEQ2SEQ, CHAT = "seq2seq", "chat"
 CHAT_KINDS = ("hf-chat", "openai")
 # Edits with no intent are treated as grammar fixes (the rule engines' edits) for the seq2seq prefix.
@@ -137,12 +139,13 @@ def standing_rows(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """One row per (edit, person): the decision that stands after replaying undo, pending ones dropped.
 
     Rows already exported with latest_only pass through unchanged; a full log (with undo rows) is
-    grouped in memory, which is fine for training-set sizes."""
+    grouped in memory, which is fine for training-set sizes. Decision ids grow as decisions are
+    appended, so they give the order to replay in (as core.decisions does)."""
     groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["edit_id"], row["user_id"]), []).append(row)
     for items in groups.values():
-        items.sort(key=lambda r: (str(r["decided_at"]), r["decision_id"]))
+        items.sort(key=itemgetter("decision_id"))
         top = decisions.standing_row(items, action=itemgetter("action"))
         if top is not None and top["action"] in DECIDED:
             yield top
@@ -199,7 +202,7 @@ def sft_rows(
                 final_text(r["action"], r["before"], r["after"], r["modified_text"]),
             )
             for r in items
-            if r["action"] in ("accept", "modify")
+            if r["action"] in (Action.ACCEPT, Action.MODIFY)
         ]
         target = _apply_in_sentence(first["sentence"], changes)
         if not changes or target.strip() == first["sentence"].strip():
@@ -223,11 +226,11 @@ def sft_rows(
 def preference_pair(row: dict[str, Any]) -> tuple[str, str] | None:
     """(chosen sentence, rejected sentence) for a decided edit, or None when they are the same."""
     original, proposed = row["sentence"], row["sentence_after"]
-    if row["action"] == "accept":
+    if row["action"] == Action.ACCEPT:
         pair = (proposed, original)
-    elif row["action"] == "reject":
+    elif row["action"] == Action.REJECT:
         pair = (original, proposed)
-    elif row["action"] == "modify":
+    elif row["action"] == Action.MODIFY:
         pair = (row["sentence_final"], proposed)
     else:
         return None
@@ -264,10 +267,10 @@ def kto_rows(
     stats = stats or BuildStats()
     for row in standing_rows(rows):
         stats.decisions += 1
-        if row["action"] == "modify":
+        if row["action"] == Action.MODIFY:
             completion, label = row["sentence_final"], True
         else:
-            completion, label = row["sentence_after"], row["action"] == "accept"
+            completion, label = row["sentence_after"], row["action"] == Action.ACCEPT
         prompt = build_prompt(row, fmt)
         if prompt is None:
             stats.skipped_no_prompt += 1
@@ -407,7 +410,7 @@ def to_dataset_dict(splits: TrlSplits):  # noqa: ANN201 - datasets.DatasetDict
 def save_splits(splits: TrlSplits, out: str | Path, file_format: str = "hf", push_to_hub: str | None = None) -> Path:
     """Write the splits: a DatasetDict folder (hf, `datasets.load_from_disk`), or train/test .jsonl or
     .parquet files in the folder `out` (`datasets.load_dataset("json"|"parquet", data_files=...)`)."""
-    from core.data.export import push_dataset, write_jsonl
+    from core.data.export_formats import push_dataset, write_jsonl
 
     out = Path(out)
     if file_format == "hf":

@@ -17,18 +17,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from statistics import mean, median
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from core.decisions import standing
+from core import decisions
+from core.decisions import EditStatus
 from core.learning import hidden
-from core.models import Decision, Document, Project, ProposerSpec, Round, Thread, User, Version
+from core.models import Document, Project, ProposerSpec, Round, Thread, User, Version
 from core.models import Edit as EditRow
 from core.text.distance import token_distance, words
 
 GROUP_KEYS = ("depth", "intent", "source", "rule", "engine", "user", "proposer", "document", "project", "round")
-PENDING = "pending"
-ACCEPTED = ("accept", "modify")
+PENDING = EditStatus.PENDING.value
+ACCEPTED = (EditStatus.ACCEPT, EditStatus.MODIFY)
 
 
 @dataclass(frozen=True)
@@ -101,45 +104,36 @@ def _proposer_label(spec: ProposerSpec | None) -> str:
 def load_records(session: Session, filters: Filters = Filters()) -> list[EditRecord]:
     """Every proposed edit matching the filters, with the thread owner's final decision."""
 
+    # six entities: SQLAlchemy's select (sqlmodel's is typed for up to four)
     query = (
-        select(EditRow, Round, Thread, Document, User.name, User.simulated)
-        .join(Round, Round.id == EditRow.round_id)
-        .join(Thread, Thread.id == Round.thread_id)
-        .join(Document, Document.id == Thread.document_id)
-        .join(User, User.id == Thread.user_id)
-        .order_by(Round.created_at, Round.id, EditRow.position)
+        sa_select(EditRow, Round, Thread, Document, col(User.name), col(User.simulated))
+        .join(Round, col(Round.id) == col(EditRow.round_id))
+        .join(Thread, col(Thread.id) == col(Round.thread_id))
+        .join(Document, col(Document.id) == col(Thread.document_id))
+        .join(User, col(User.id) == col(Thread.user_id))
+        .order_by(col(Round.created_at), col(Round.id), col(EditRow.position))
     )
     if filters.project_id is not None:
-        query = query.where(Document.project_id == filters.project_id)
+        query = query.where(col(Document.project_id) == filters.project_id)
     if filters.document_id is not None:
-        query = query.where(Document.id == filters.document_id)
+        query = query.where(col(Document.id) == filters.document_id)
     if filters.user_id is not None:
-        query = query.where(Thread.user_id == filters.user_id)
+        query = query.where(col(Thread.user_id) == filters.user_id)
     if filters.since is not None:
-        query = query.where(Round.created_at >= filters.since)
+        query = query.where(col(Round.created_at) >= filters.since)
     if filters.until is not None:
-        query = query.where(Round.created_at < filters.until)
+        query = query.where(col(Round.created_at) < filters.until)
     if filters.simulated is not None:
-        query = query.where(Thread.simulated == filters.simulated)
-    rows = session.exec(query).all()
+        query = query.where(col(Thread.simulated) == filters.simulated)
+    rows = session.execute(query).all()
     if not rows:
         return []
     specs = {s.id: s for s in session.exec(select(ProposerSpec)).all()}
-    edit_ids = [r[0].id for r in rows]
-    decisions: dict[tuple[int, int], list[Decision]] = defaultdict(list)
-    for chunk in range(0, len(edit_ids), 5000):
-        dq = (
-            select(Decision)
-            .where(Decision.edit_id.in_(edit_ids[chunk : chunk + 5000]))
-            .order_by(Decision.created_at, Decision.id)
-        )
-        for d in session.exec(dq).all():
-            decisions[(d.edit_id, d.user_id)].append(d)
+    # what stands for each person on these edits; a record holds its thread owner's
+    stood = decisions.for_edits(session, [r[0].id for r in rows], user_id=filters.user_id)
     out = []
     for edit, rnd, thread, doc, user_name, simulated in rows:
-        ds = decisions.get((edit.id, thread.user_id), [])
-        status, _ = standing(ds).pair
-        last = ds[-1] if ds and status != PENDING else None
+        st = stood.get((edit.id, thread.user_id))
         out.append(
             EditRecord(
                 edit_id=edit.id,
@@ -149,7 +143,7 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
                 document_id=doc.id,
                 project_id=doc.project_id,
                 user_id=thread.user_id,
-                status=status,
+                status=st.standing.status.value if st else PENDING,
                 source=edit.source,
                 intent=edit.intent,
                 proposer=_proposer_label(specs.get(rnd.spec_id)),
@@ -161,8 +155,8 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
                 hidden_kind=edit.hidden_kind,
                 hidden_value=edit.hidden_value,
                 proposed_at=rnd.created_at,
-                decided_at=last.created_at if last else None,
-                time_taken_ms=last.time_taken_ms if last else None,
+                decided_at=st.decided_at if st else None,
+                time_taken_ms=st.time_taken_ms if st else None,
             )
         )
     if filters.proposer:
@@ -231,11 +225,11 @@ def tally(records: Iterable[EditRecord]) -> dict[str, object]:
             hidden += 1
             continue
         shown += 1
-        if r.status == "accept":
+        if r.status == EditStatus.ACCEPT:
             accepted += 1
-        elif r.status == "modify":
+        elif r.status == EditStatus.MODIFY:
             modified += 1
-        elif r.status == "reject":
+        elif r.status == EditStatus.REJECT:
             rejected += 1
     decided = accepted + modified + rejected
     return {
@@ -261,7 +255,7 @@ def acceptance_by(records: Iterable[EditRecord], by: str) -> list[dict[str, obje
     return [{by: g, **tally(rs)} for g, rs in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0]))]
 
 
-def edits_per_round(records: Iterable[EditRecord]) -> list[dict[str, object]]:
+def edits_per_round(records: Iterable[EditRecord]) -> list[dict[str, Any]]:
     """Per round: thread, depth, proposed, shown, hidden, decided, accepted."""
     groups: dict[int, list[EditRecord]] = defaultdict(list)
     for r in records:
@@ -287,7 +281,7 @@ def per_depth_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
     rows = edits_per_round(records)
     by_depth: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
-        by_depth[row["depth"]].append(row)  # type: ignore[index]
+        by_depth[row["depth"]].append(row)
     return [
         {
             "depth": d,
@@ -349,7 +343,7 @@ def preference_quality(records: Iterable[EditRecord], bins: int = 10) -> dict[st
     """How well stored predictions (made before each decision, so held out) matched the decisions:
     accuracy at 0.5, Brier score, expected calibration error, and the calibration curve.
     Hidden edits nobody decided are not counted (their outcome is unknown)."""
-    from core.learning.preference import calibration_bins
+    from core.learning.preference_model import calibration_bins
 
     pairs = [(r.predicted_accept, r.accepted) for r in records if r.predicted_accept is not None and r.decided]
     if not pairs:
@@ -391,7 +385,7 @@ def distance_by_round(texts: Sequence[RoundText], references: dict[int, str]) ->
         return []
     max_depth = max(max(d) for d in by_doc.values())
     ref_words = {doc: words(references[doc]) for doc in by_doc}
-    out = []
+    out: list[dict[str, object]] = []
     start_total = 0
     for depth in range(max_depth + 1):
         dists = []
@@ -421,14 +415,14 @@ def load_round_texts(session: Session, project_id: int) -> tuple[list[RoundText]
     references = {int(k): v for k, v in refs_raw.items()}
     query = (
         select(Round.depth, Thread.document_id, Round.base_version_id, Round.result_version_id)
-        .join(Thread, Thread.id == Round.thread_id)
-        .join(Document, Document.id == Thread.document_id)
+        .join(Thread, col(Thread.id) == col(Round.thread_id))
+        .join(Document, col(Document.id) == col(Thread.document_id))
         .where(Document.project_id == project_id)
     )
     rows = session.exec(query).all()
     version_ids = {v for r in rows for v in (r[2], r[3]) if v is not None}
     texts_by_id = (
-        dict(session.exec(select(Version.id, Version.text).where(Version.id.in_(version_ids))).all())
+        dict(session.exec(select(Version.id, Version.text).where(col(Version.id).in_(version_ids))).all())
         if version_ids
         else {}
     )

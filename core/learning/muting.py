@@ -17,15 +17,18 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
-from core.decisions import standing
+from core import decisions
+from core.decisions import EditStatus
 from core.errors import InputError, NotFoundError
 from core.learning.hidden import Hidden, muted
-from core.models import Decision, Document, HiddenKind, Mute, Project, Round, Thread, User, utcnow
 from core.models import Edit as EditRow
+from core.models import HiddenKind, Mute, Project, Role, User, utcnow
 
-KINDS = ("rule", "intent")
+RULE, INTENT = "rule", "intent"
+KINDS = (RULE, INTENT)
 DEFAULT_AUTO_MUTE_AFTER = 3
 # An intent covers many rules (nearly every rule fix is "fluency"): it takes this many times as many
 # rejections to mute one automatically, so a few bad rules do not hide a whole intent.
@@ -71,13 +74,13 @@ def _check_kind(kind: str, value: str) -> None:
 
 def _is_admin(session: Session, user_id: int) -> bool:
     user = session.get(User, user_id)
-    return user is not None and user.role == "admin"
+    return user is not None and user.role == Role.ADMIN
 
 
 def _find(session: Session, project_id: int, user_id: int | None, kind: str, value: str) -> Mute | None:
     query = select(Mute).where(Mute.project_id == project_id, Mute.kind == kind, Mute.value == value)
-    query = query.where(Mute.user_id.is_(None)) if user_id is None else query.where(Mute.user_id == user_id)
-    return session.exec(query.order_by(Mute.id.desc())).first()
+    query = query.where(col(Mute.user_id).is_(None)) if user_id is None else query.where(Mute.user_id == user_id)
+    return session.exec(query.order_by(col(Mute.id).desc())).first()
 
 
 def mute(
@@ -130,12 +133,12 @@ def list_mutes(
     """A person's mutes and the project's (user_id None: the project-wide ones only), newest first."""
     query = select(Mute).where(Mute.project_id == project_id)
     if user_id is None:
-        query = query.where(Mute.user_id.is_(None))
+        query = query.where(col(Mute.user_id).is_(None))
     else:
-        query = query.where((Mute.user_id == user_id) | Mute.user_id.is_(None))
+        query = query.where(or_(col(Mute.user_id) == user_id, col(Mute.user_id).is_(None)))
     if not include_inactive:
-        query = query.where(Mute.active)
-    return list(session.exec(query.order_by(Mute.updated_at.desc(), Mute.id.desc())).all())
+        query = query.where(col(Mute.active))
+    return list(session.exec(query.order_by(col(Mute.updated_at).desc(), col(Mute.id).desc())).all())
 
 
 def active_mutes(session: Session, project_id: int, user_id: int, *, automatic: bool = True) -> MuteSet:
@@ -148,9 +151,9 @@ def active_mutes(session: Session, project_id: int, user_id: int, *, automatic: 
         if m.automatic and not automatic:
             continue
         if m.user_id is None:
-            (p_rules if m.kind == "rule" else p_intents).add(m.value)
+            (p_rules if m.kind == RULE else p_intents).add(m.value)
         else:
-            (rules if m.kind == "rule" else intents).add(m.value)
+            (rules if m.kind == RULE else intents).add(m.value)
     return MuteSet(frozenset(rules), frozenset(intents), frozenset(p_rules), frozenset(p_intents))
 
 
@@ -159,35 +162,18 @@ def decision_tallies(
 ) -> dict[tuple[str, str], Counter]:
     """(kind, value) -> Counter of final actions ("accept", "reject", "modify") of this person in the
     project, counting only decisions made after `since[(kind, value)]` when given."""
-
-    query = (
-        select(EditRow.id, EditRow.source, EditRow.intent, Decision.action, Decision.modified_text, Decision.created_at)
-        .join(Decision, Decision.edit_id == EditRow.id)
-        .join(Round, Round.id == EditRow.round_id)
-        .join(Thread, Thread.id == Round.thread_id)
-        .join(Document, Document.id == Thread.document_id)
-        .where(Document.project_id == project_id, Decision.user_id == user_id)
-        .order_by(EditRow.id, Decision.created_at, Decision.id)
-    )
-    # plain columns (rows with .action, .modified_text, .created_at, as replay reads them): this runs
-    # before every round over all the person's decisions in the project
-    per_edit: dict[int, tuple[str | None, str | None, list]] = {}
-    for row in session.exec(query).all():
-        per_edit.setdefault(row[0], (row[1], row[2], []))[2].append(row)
     since = since or {}
     out: dict[tuple[str, str], Counter] = {}
-    for source, intent, decisions in per_edit.values():
-        action, _ = standing(decisions).pair
-        if action == "pending":
-            continue
-        at = decisions[-1].created_at
-        for key in (("rule", source), ("intent", intent)):
+    # this runs before every round over all the person's decisions in the project: plain columns
+    for st in decisions.in_project(session, project_id, user_id=user_id, extra=(EditRow.source, EditRow.intent)):
+        source, intent = st.extra
+        for key in ((RULE, source), (INTENT, intent)):
             if key[1] is None:
                 continue
-            start = since.get(key)  # type: ignore[arg-type]
-            if start is not None and at <= start:
+            start = since.get(key)
+            if start is not None and st.decided_at <= start:
                 continue
-            out.setdefault(key, Counter())[action] += 1  # type: ignore[index]
+            out.setdefault(key, Counter())[st.standing.status.value] += 1
     return out
 
 
@@ -209,8 +195,9 @@ def refresh_auto_mutes(
     for (kind, value), counts in decision_tallies(session, project_id, user_id, since).items():
         if (kind, value) in active:
             continue
-        needed = after * (INTENT_FACTOR if kind == "intent" else 1)
-        if counts["reject"] >= needed and counts["accept"] == 0 and counts["modify"] == 0:
+        needed = after * (INTENT_FACTOR if kind == INTENT else 1)
+        rejected, accepted, rewritten = (counts[s] for s in (EditStatus.REJECT, EditStatus.ACCEPT, EditStatus.MODIFY))
+        if rejected >= needed and accepted == 0 and rewritten == 0:
             made.append(mute(session, project_id, kind, value, user_id=user_id, automatic=True))
     return made
 

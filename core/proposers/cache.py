@@ -8,6 +8,7 @@ the same object is handed to every caller.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -35,10 +36,8 @@ def cache_key(fingerprint: str, text: str, **fields: Any) -> str:  # noqa: ANN40
 def _jsonable(value: object) -> object:
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=str)
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(value)  # type: ignore[call-overload]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     raise TypeError(f"cache key field of type {type(value).__name__} is not JSON-serialisable")
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
@@ -69,7 +69,8 @@ class _DeadlineOrCancel(StoppingCriteria):
             self.reason = "cancel"
         elif self.deadline is not None and time.monotonic() >= self.deadline:
             self.reason = "timeout"
-        return torch.full((input_ids.shape[0],), self.reason is not None, dtype=torch.bool, device=input_ids.device)
+        done = torch.full((input_ids.shape[0],), self.reason is not None, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, done)  # a bool tensor (torch types `full` as a plain Tensor)
 
 
 class _GreedyLogProbs(LogitsProcessor):

@@ -143,7 +143,8 @@ def _load(name: str, ident: str, family: Family, device: str, dtype: Any, trust_
 
         auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
         tokenizer = AutoTokenizer.from_pretrained(ident, trust_remote_code=trust_remote_code)
-        model = auto.from_pretrained(ident, dtype=dtype, trust_remote_code=trust_remote_code)
+        # Any, as LoadedModel holds it: transformers types `.to` through a decorator mypy reads as unbound
+        model: Any = auto.from_pretrained(ident, dtype=dtype, trust_remote_code=trust_remote_code)
         model.to(device)
         model.eval()
     except Exception as exc:  # transformers raises OSError, ValueError, HF hub errors, ...

@@ -262,7 +262,8 @@ def _score(choice: dict[str, Any]) -> float | None:
     tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(tokens, list) or not tokens:
         return None
-    values = [t.get("logprob") for t in tokens if isinstance(t, dict)]
-    if not values or not all(isinstance(v, int | float) for v in values):
+    raw = [t.get("logprob") for t in tokens if isinstance(t, dict)]
+    values = [v for v in raw if isinstance(v, int | float)]
+    if not values or len(values) != len(raw):  # every token needs one
         return None
     return round(math.exp(sum(values) / len(values)), 4)

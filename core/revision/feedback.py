@@ -25,10 +25,12 @@ from typing import TypeVar
 from sqlmodel import Session, col, select
 
 from core import decisions
+from core.decisions import EditStatus
+from core.documents import get_document
 from core.learning import muting, preference
 from core.learning.hidden import Hidden
-from core.models import Document, Round, Thread, Version
 from core.models import Edit as EditRow
+from core.models import Round, Thread, Version, id_of
 from core.proposers.base import Avoid, Example
 from core.text.edits import Edit, diff
 
@@ -122,13 +124,13 @@ def map_span(changes: Sequence[Edit], start: int, end: int) -> tuple[int, int] |
 
 def decided_edits(session: Session, thread: Thread) -> list[tuple[EditRow, str, str | None, str]]:
     """(edit, final action, rewritten text, base text) for every decided edit of the thread's owner."""
-    decided = decisions.for_thread(session, thread.id, thread.user_id)
+    decided = decisions.for_thread(session, id_of(thread), thread.user_id)
     round_ids = {edit.round_id for edit, _, _ in decided}
     base_texts = (
         dict(
             session.exec(
                 select(Round.id, Version.text)
-                .join(Version, Version.id == Round.base_version_id)
+                .join(Version, col(Version.id) == col(Round.base_version_id))
                 .where(col(Round.id).in_(round_ids))
             ).all()
         )
@@ -141,7 +143,7 @@ def decided_edits(session: Session, thread: Thread) -> list[tuple[EditRow, str, 
 def rejection_index(decided: Iterable[tuple[EditRow, str, str | None, str]]) -> RejectionIndex:
     index = RejectionIndex()
     for edit, action, _text, base_text in decided:
-        if action == "reject":
+        if action == EditStatus.REJECT:
             index.add(neighbourhood(base_text, edit.start, edit.end, edit.before, edit.after))
     return index
 
@@ -150,8 +152,8 @@ class Suppressor:
     """Tells whether a new edit on `base_text` repeats a change the person rejected in the thread."""
 
     def __init__(self, decided: Iterable[tuple[EditRow, str, str | None, str]], base_text: str) -> None:
-        rejected = [(e, base) for e, action, _t, base in decided if action == "reject"]
-        self.index = rejection_index((e, "reject", None, base) for e, base in rejected)
+        rejected = [(e, base) for e, action, _t, base in decided if action == EditStatus.REJECT]
+        self.index = rejection_index((e, EditStatus.REJECT, None, base) for e, base in rejected)
         self.exact: set[tuple[int, int, str, str]] = set()
         changes_by_base: dict[str, list[Edit] | None] = {}
         for e, base in rejected:
@@ -171,7 +173,7 @@ class Suppressor:
 
 
 def project_id_of(session: Session, thread: Thread) -> int:
-    return session.get(Document, thread.document_id).project_id
+    return get_document(session, thread.document_id).project_id
 
 
 def _examples(session: Session, thread: Thread, decided: list[tuple[EditRow, str, str | None, str]]) -> list[Example]:
@@ -179,10 +181,10 @@ def _examples(session: Session, thread: Thread, decided: list[tuple[EditRow, str
     this thread's before other documents', newest first."""
 
     def as_example(e: EditRow, action: str, text: str | None) -> Example:
-        return Example(before=e.before, after=(text if action == "modify" else e.after) or "", intent=e.intent)
+        return Example(before=e.before, after=(text if action == EditStatus.MODIFY else e.after) or "", intent=e.intent)
 
-    here = [(e, a, t) for e, a, t, _ in decided if a in ("accept", "modify")]
-    picked = sorted(reversed(here), key=lambda x: x[1] != "modify")[:MAX_EXAMPLES]
+    here = [(e, a, t) for e, a, t, _ in decided if a in (EditStatus.ACCEPT, EditStatus.MODIFY)]
+    picked = sorted(reversed(here), key=lambda x: x[1] != EditStatus.MODIFY)[:MAX_EXAMPLES]
     out = [as_example(*x) for x in picked]
     if len(out) < MAX_EXAMPLES:
         seen = {(x.before, x.after) for x in out}
@@ -200,7 +202,7 @@ def _examples(session: Session, thread: Thread, decided: list[tuple[EditRow, str
 
 def request_context(session: Session, thread: Thread, new_feedback: str = "") -> RequestContext:
     """Feedback, examples and changes to avoid for the next request of this thread."""
-    rounds = session.exec(select(Round).where(Round.thread_id == thread.id).order_by(Round.id)).all()
+    rounds = session.exec(select(Round).where(Round.thread_id == thread.id).order_by(col(Round.id))).all()
     # the same note repeated over rounds counts once, oldest first
     texts = list(dict.fromkeys([*(r.feedback for r in rounds if r.feedback), new_feedback.strip()]))
     texts = [t for t in texts if t]
@@ -209,7 +211,8 @@ def request_context(session: Session, thread: Thread, new_feedback: str = "") ->
         return RequestContext(feedback=tuple(texts))
     decided = decided_edits(session, thread)
     examples = _examples(session, thread, decided)
-    avoid = [Avoid(before=e.before, after=e.after, context=e.context or "") for e, a, _, _ in decided if a == "reject"]
+    rejected = [e for e, a, _, _ in decided if a == EditStatus.REJECT]
+    avoid = [Avoid(before=e.before, after=e.after, context=e.context or "") for e in rejected]
     return RequestContext(feedback=tuple(texts), examples=tuple(examples), avoid=tuple(avoid))
 
 

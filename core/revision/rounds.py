@@ -29,6 +29,7 @@ from core.models import (
     RoundStatus,
     ThreadStatus,
     Version,
+    id_of,
     utcnow,
 )
 from core.models import Edit as EditRow
@@ -104,7 +105,7 @@ def begin_round(
     rnd = Round(
         thread_id=thread_id,
         depth=depth,
-        base_version_id=base.id,
+        base_version_id=id_of(base),
         spec_id=spec_row.id,
         feedback=settings.feedback.strip() or None,
         request={

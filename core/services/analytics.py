@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core import access
 from core.access import Actor
@@ -37,7 +37,7 @@ def scoped(actor: Actor, filters: Filters) -> Filters:
 
 def choices(engine: Engine, actor: Actor) -> AnalyticsChoices:
     with read_scope(engine) as s:
-        projects = {p.id or 0: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+        projects = {p.id or 0: p.name for p in s.exec(select(Project).order_by(col(Project.id))).all()}
         query = select(User).order_by(User.name)
         if not actor.reads_all_decisions:
             query = query.where(User.id == actor.user_id)
@@ -48,10 +48,10 @@ def choices(engine: Engine, actor: Actor) -> AnalyticsChoices:
 def document_titles(engine: Engine, actor: Actor, project_id: int | None) -> dict[int, str]:
     """Documents by id (of one project, or all), oldest first."""
     with read_scope(engine) as s:
-        query = select(Document.id, Document.title).order_by(Document.id)
+        query = select(Document.id, Document.title).order_by(col(Document.id))
         if project_id is not None:
             query = query.where(Document.project_id == project_id)
-        return {int(i): str(t) for i, t in s.exec(query).all()}
+        return {int(i or 0): str(t) for i, t in s.exec(query).all()}
 
 
 def records(engine: Engine, actor: Actor, filters: Filters) -> list[EditRecord]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core import access
 from core import projects as project_settings
@@ -23,7 +23,7 @@ class ProjectSettings:
 def project_names(engine: Engine, actor: Actor) -> dict[int, str]:
     """Every project by id, in the order they were made."""
     with read_scope(engine) as s:
-        return {p.id or 0: p.name for p in s.exec(select(Project).order_by(Project.id)).all()}
+        return {p.id or 0: p.name for p in s.exec(select(Project).order_by(col(Project.id))).all()}
 
 
 def project_settings_of(engine: Engine, actor: Actor, project_id: int) -> ProjectSettings:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import cast
 
 import regex
 from rapidfuzz.distance import Indel
@@ -83,7 +84,9 @@ def _groups(a: list[str], b: list[str]) -> list[_Group]:
 def _slice_groups(a: list[str], b: list[str], di: int, dj: int) -> list[_Group]:
     out: list[_Group] = []
     last: _Group | None = None
-    for tag, i1, i2, j1, j2 in Indel.opcodes(a, b).as_list():
+    # as_list gives plain (tag, i1, i2, j1, j2) tuples, faster to unpack than Opcode objects (its stub says Opcode)
+    ops = cast(list[tuple[str, int, int, int, int]], Indel.opcodes(a, b).as_list())
+    for tag, i1, i2, j1, j2 in ops:
         if tag == "equal":
             last = None
         elif last is None:
@@ -252,10 +255,10 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
                 f"edit {e.start}-{e.end} expects {e.before!r} but the text there is "
                 f"{text[e.start : e.end]!r}; was it made on another version?"
             )
-        if e.start < pos:
+        if prev is not None and e.start < pos:  # pos only moves past 0 once an edit is applied
             raise ConflictError(
                 f"edit {e.start}-{e.end} ({e.before!r} -> {e.after!r}) overlaps edit "
-                f"{prev.start}-{prev.end} ({prev.before!r} -> {prev.after!r}); apply only one of them"  # type: ignore[union-attr]
+                f"{prev.start}-{prev.end} ({prev.before!r} -> {prev.after!r}); apply only one of them"
             )
         parts.append(text[pos : e.start])
         parts.append(e.after)
@@ -294,9 +297,12 @@ def span_to_edits(
     found = [Edit(x.start + s, x.end + s, x.before, x.after) for x in diff(text[s:e], head + replacement + tail)]
     if not found:
         return []
-    meta = {"intent": intent, "explanation": explanation, "source": source, "score": score}
+
+    def make(start: int, end: int, before: str, after: str, alternatives: tuple[str, ...] = ()) -> Edit:
+        return Edit(start, end, before, after, intent, explanation, source, score, alternatives)
+
     if not alts:
-        return [Edit(x.start, x.end, x.before, x.after, **meta) for x in found]
+        return [make(x.start, x.end, x.before, x.after) for x in found]
     # One edit covering every word that the replacement or any alternative changes, so that each
     # is a complete replacement of the same `before`.
     a0, a1 = found[0].start, found[-1].end
@@ -311,7 +317,7 @@ def span_to_edits(
 
     after = on_span(replacement)
     alt_afters = tuple(dict.fromkeys(x for x in map(on_span, alts) if x not in (after, text[a0:a1])))
-    return [Edit(a0, a1, text[a0:a1], after, alternatives=alt_afters, **meta)]
+    return [make(a0, a1, text[a0:a1], after, alt_afters)]
 
 
 def widen_to_whitespace(text: str, start: int, end: int) -> tuple[int, int]:

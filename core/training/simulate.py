@@ -26,12 +26,14 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core import documents
+from core import documents, projects
 from core.config import ROOT
 from core.db import session_scope
+from core.decisions import Action
 from core.errors import InputError
 from core.learning import preference
-from core.models import Project, User, utcnow
+from core.models import Edit as EditRow
+from core.models import Project, Role, Round, RoundStatus, User, VersionOrigin, id_of, utcnow
 from core.proposers.base import Proposer
 from core.revision import review, rounds, threads
 from core.text.distance import token_distance, words
@@ -156,7 +158,7 @@ def iterater_documents(path: Path | None = None, split: str = "test") -> list[Pa
     file = folder / f"{split}.json" if folder.is_dir() else folder
     if not file.exists():
         raise InputError(f"IteraTeR file not found at {file} (it lives in ../shared/data/iterater).")
-    pairs = []
+    pairs: list[Pair] = []
     for line in file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -192,10 +194,17 @@ def pairs_file(path: Path) -> list[Pair]:
     return pairs
 
 
-def load_corpus(name: str, *, documents: int | None = None, skip: int = 0, **options: object) -> list[Pair]:
-    """'conll14', 'iterater' (or 'iterater:train'), or a path to a JSON Lines file of pairs."""
+def load_corpus(
+    name: str,
+    *,
+    documents: int | None = None,
+    skip: int = 0,
+    sentences_per_document: int = DEFAULT_SENTENCES_PER_DOCUMENT,
+) -> list[Pair]:
+    """'conll14' (`sentences_per_document` to a document), 'iterater' (or 'iterater:train'), or a path
+    to a JSON Lines file of pairs."""
     if name == "conll14":
-        pairs = conll14_documents(**options)  # type: ignore[arg-type]
+        pairs = conll14_documents(sentences_per_document=sentences_per_document)
     elif name.startswith("iterater"):
         split = name.split(":", 1)[1] if ":" in name else "test"
         pairs = iterater_documents(split=split)
@@ -245,7 +254,7 @@ class SimulatedUser:
         new_text = apply_edits(base_text, [edit])
         return token_distance(words(new_text), reference_words) < token_distance(base_words, reference_words)
 
-    def decide(self, base_text: str, edits: Sequence[Edit], reference: str) -> list[str]:
+    def decide(self, base_text: str, edits: Sequence[Edit], reference: str) -> list[Action]:
         """ "accept" or "reject" for each edit made on base_text."""
         ref_words = words(reference)
         base_words = words(base_text)
@@ -254,7 +263,7 @@ class SimulatedUser:
             ok = not self.dislikes(e.source, e.intent) and self.helps(base_words, base_text, e, ref_words)
             if self.noise and self._rng.random() < self.noise:
                 ok = not ok
-            actions.append("accept" if ok else "reject")
+            actions.append(Action.ACCEPT if ok else Action.REJECT)
         return actions
 
 
@@ -299,7 +308,7 @@ def create_run(
 ) -> tuple[int, int]:
     """A simulated user (and a project for the run unless `project_name` names one). Returns their ids."""
     stamp = utcnow().strftime("%Y%m%d-%H%M%S-%f")
-    sim_user = User(name=f"sim-{user.kind}-{stamp}", role="annotator", simulated=True)
+    sim_user = User(name=f"sim-{user.kind}-{stamp}", role=Role.ANNOTATOR, simulated=True)
     session.add(sim_user)
     name = (
         project_name or f"Simulation {corpus or 'run'} {user.kind} {'learning' if learning else 'no-learning'} {stamp}"
@@ -317,14 +326,13 @@ def create_run(
     }
     project.settings = settings
     session.add(project)
-    changes: dict[str, object] = {"learning": learning}
-    if threshold is not None:
-        changes["threshold"] = threshold
-    if auto_mute_after is not None:
-        changes["auto_mute_after"] = auto_mute_after
-    preference.update_profile(session, project.id, sim_user.id, **changes)
+    project_id, user_id = id_of(project), id_of(sim_user)
+    # settings left None keep the profile's defaults
+    preference.update_profile(
+        session, project_id, user_id, learning=learning, threshold=threshold, auto_mute_after=auto_mute_after
+    )
     session.flush()
-    return project.id, sim_user.id
+    return project_id, user_id
 
 
 def revise_document(
@@ -341,34 +349,34 @@ def revise_document(
     """Import one document and revise it with the simulated user until the loop stops. Returns its id."""
     with session_scope(engine) as s:
         doc = documents.create_document(
-            s, pair.title, pair.source, project_id=project_id, user_id=user_id, origin="import"
+            s, pair.title, pair.source, project_id=project_id, user_id=user_id, origin=VersionOrigin.IMPORT
         )
-        source = documents.head_version(s, doc.id).text
-        project = s.get(Project, project_id)
+        document_id = id_of(doc)
+        source = documents.head_version(s, document_id).text
+        project = projects.get_project(s, project_id)
         sim = dict(project.settings.get("simulation", {}))
-        sim["references"] = {**sim.get("references", {}), str(doc.id): pair.reference}
+        sim["references"] = {**sim.get("references", {}), str(document_id): pair.reference}
         project.settings = {**project.settings, "simulation": sim}
         s.add(project)
-        thread_id = threads.active_thread(s, doc.id, user_id, simulated=True).id
-        document_id = doc.id
-    rnd = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
+        thread_id = id_of(threads.active_thread(s, document_id, user_id, simulated=True))
+    rnd: Round | None = rounds.propose_round(engine, thread_id, settings, proposer=proposer)
     final = source
-    while rnd is not None and rnd.status == "reviewing":
+    while rnd is not None and rnd.status == RoundStatus.REVIEWING:
         with session_scope(engine) as s:
-            view = review.round_view(s, rnd.id, user_id)
+            view = review.round_view(s, id_of(rnd), user_id)
             pending = [st for st in view.edits if st.status == review.PENDING]
             edits = [_as_edit(st.row) for st in pending]
             actions = user.decide(view.base_text, edits, pair.reference)
             for st, action in zip(pending, actions, strict=True):
-                review.decide(s, st.row.id, user_id, action, simulated=True)
+                review.decide(s, id_of(st.row), user_id, action, simulated=True)
             if summary is not None:
                 summary.rounds += 1
                 summary.proposed += len(view.edits) + len(view.hidden)
                 summary.shown += len(view.edits)
                 summary.hidden += len(view.hidden)
-                summary.accepted += actions.count("accept")
-                summary.rejected += actions.count("reject")
-        result = rounds.apply_and_continue(engine, rnd.id, user_id, settings, proposer=proposer)
+                summary.accepted += actions.count(Action.ACCEPT)
+                summary.rejected += actions.count(Action.REJECT)
+        result = rounds.apply_and_continue(engine, id_of(rnd), user_id, settings, proposer=proposer)
         final = result.version.text
         rnd = result.next_round
     if summary is not None:
@@ -379,14 +387,14 @@ def revise_document(
     return document_id
 
 
-def _as_edit(row: object) -> Edit:
+def _as_edit(row: EditRow) -> Edit:
     return Edit(
-        start=row.start,  # type: ignore[attr-defined]
-        end=row.end,  # type: ignore[attr-defined]
-        before=row.before,  # type: ignore[attr-defined]
-        after=row.after,  # type: ignore[attr-defined]
-        intent=row.intent,  # type: ignore[attr-defined]
-        source=row.source or "",  # type: ignore[attr-defined]
+        start=row.start,
+        end=row.end,
+        before=row.before,
+        after=row.after,
+        intent=row.intent,
+        source=row.source or "",
     )
 
 

@@ -15,16 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import documents, users
-from core.data.export import (
-    ROW_FIELDS,
-    ExportFilters,
-    export_log,
-    iter_decision_rows,
-    log_bytes,
-    preview,
-    summarize,
-    write_parquet,
-)
+from core.data.export import export_log, log_bytes
+from core.data.export_formats import write_parquet
+from core.data.export_query import ExportFilters, iter_decision_rows, preview, summarize
+from core.data.export_rows import ROW_FIELDS
 from core.db import read_scope, session_scope
 from core.errors import InputError
 from core.models import Project

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core import documents
-from core.data.export import ExportFilters, export_log
+from core.data.export import export_log
+from core.data.export_query import ExportFilters
 from core.db import session_scope
 from core.errors import InputError
 from core.models import ProposerSpec, TrainingRun
@@ -199,7 +200,7 @@ def test_cli_finetune_and_models(tmp_path: Path, tiny_models: dict) -> None:
 
 
 def test_kto_weights_balance_desirable_and_undesirable() -> None:
-    from core.training.finetune import kto_weights
+    from core.training.finetune_data import kto_weights
 
     assert kto_weights([True, False]) == (1.0, 1.0)
     assert kto_weights([True] + [False] * 3) == (3.0, 1.0)  # 3 x 1 desirable vs 3 undesirable

@@ -14,7 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from core import documents
-from core.data.r3 import export_thread, export_threads, import_r3_paths, read_paths
+from core.data.r3_export import export_thread, export_threads
+from core.data.r3_format import read_paths
+from core.data.r3_import import import_r3_paths
 from core.db import session_scope
 from core.errors import InputError
 from core.models import Decision, Document, Round, Thread, User, Version
@@ -211,6 +213,28 @@ def test_a_native_thread_exports_to_r3_and_imports_back(sqlite_engine: Engine, t
     assert summary["by_depth"] == {"1": {"accept": 1, "reject": 1}}
 
 
+def test_a_round_under_review_exports_with_the_decisions_so_far(sqlite_engine: Engine) -> None:
+    text = "She go to school every day. The results was good."
+    with session_scope(sqlite_engine) as s:
+        doc = documents.create_document(s, "reviewing", text)
+        user = documents.default_user(s)
+        thread = threads.active_thread(s, doc.id, user.id)
+        rnd = rounds.begin_round(s, thread.id, rounds.RoundSettings())
+        rnd.status = "reviewing"
+        rows = rounds.store_edits(s, rnd.id, text, diff(text, "She goes to school every day. The results were good."))
+        review.decide(s, rows[0].id, user.id, "modify", modified_text="went")
+        thread_id = thread.id
+    with session_scope(sqlite_engine) as s:
+        exported = export_thread(s, thread_id)
+    doc1 = exported["rev_depth_1"]["doc"]
+    assert [a["accept_or_reject"] for a in doc1["edit_actions"]] == ["Accept", None]
+    assert doc1["edit_actions"][0]["after"] == "went" and doc1["edit_actions"][0]["model_after"] == "goes"
+    assert doc1["after_human_evaluation"] == "She went to school every day. The results was good."
+    with session_scope(sqlite_engine) as s:
+        (decision,) = s.exec(select(Decision)).all()
+        assert decision.round_id == rnd.id
+
+
 def test_cli_import_and_export_r3(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
 
@@ -238,7 +262,7 @@ def test_cli_import_and_export_r3(tmp_path: Path) -> None:
 
 def test_imported_specs_are_not_offered_as_proposers(tmp_path):
     from core import db
-    from core.data.r3 import import_r3_paths
+    from core.data.r3_import import import_r3_paths
     from core.db import session_scope
     from core.specs import list_specs
     from tests.conftest import REPO
