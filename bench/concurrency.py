@@ -12,7 +12,7 @@ bulk-deciding, undoing and sometimes applying-and-continuing, plus the app's in-
 worker) and --cli CLI operators (`python -m core round decide|continue` subprocesses), all at once,
 with the same idempotency key sent by both processes at the same instant --twins times. Applies come
 in the later 60% of each session's steps, at 5% of them. Then the database is checked against what
-every client was told (core.services.stress.Verdict: every count from bad_versions on must be 0).
+every client was told (core.stress.Verdict: every count from bad_versions on must be 0).
 
 Baseline, in the same run: the same sessions' plans, CLI commands (through core.cli.main in
 process) and twins run one action at a time by ONE process, on a fresh database of the same kind.
@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from core import stress  # noqa: E402
 from core.cli import main as cli_main  # noqa: E402
 from core.db import dispose_engines, make_engine, migrate  # noqa: E402
 from core.proposers.base import SpecData  # noqa: E402
-from core.services import stress  # noqa: E402
 from tests.proposers_for_tests import register_test_kinds  # noqa: E402
 
 # Rules both ways, so that every version has edits to propose: each next round is a real one.

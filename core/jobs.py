@@ -4,7 +4,8 @@ A job is queued as a row (kind, owner, target, params); a worker claims it with 
 UPDATE (one worker wins), runs its handler, and beats: every HEARTBEAT_S it writes the progress
 and reads the cancel flag. A cancel, or the job's deadline passing, sets the handler's cancel
 Event within a beat. A running job whose heartbeat is older than STALE_AFTER_S (its process was
-killed) is marked interrupted by any process's reaper, and its kind's `on_interrupted` frees
+killed) is marked interrupted by any process's reaper (unless that process is on the reaper's
+machine and still alive: then after LIVE_GRACE_S), and its kind's `on_interrupted` frees
 what it held (a round left proposing). One active job per (kind, target) is held by a partial
 unique index: a double click or two processes start one job.
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
 STALE_AFTER_S = 15.0
+# A job whose worker process is on this machine and still alive is given this long: its beats can be
+# late when the machine is loaded (measured: a beat waiting behind 10+ SQLite writers of its process).
+LIVE_GRACE_S = 120.0
 POLL_S = 0.5
 DEFAULT_DEADLINE_S = 3600.0
 
@@ -91,6 +95,30 @@ def registered() -> dict[str, JobKind]:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def alive_here(worker: str | None) -> bool:
+    """Whether a worker (as `worker_name` wrote it) is a process on this machine that is still running
+    (a zombie, killed but not yet waited for, is not)."""
+    host, _, rest = (worker or "").partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                state = stat.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -146,9 +174,12 @@ def get(session: Session, job_id: int) -> Job:
     return job
 
 
-def latest_for(session: Session, target_kind: str, target_id: int) -> Job | None:
-    query = select(Job).where(Job.target_kind == target_kind, Job.target_id == target_id)
-    return session.exec(query.order_by(col(Job.id).desc())).first()
+def latest_for(session: Session, targets: list[tuple[str, int]]) -> Job | None:
+    """The newest job on any of these (target kind, target id) pairs."""
+    if not targets:
+        return None
+    match = or_(*(and_(col(Job.target_kind) == kind, col(Job.target_id) == tid) for kind, tid in targets))
+    return session.exec(select(Job).where(match).order_by(col(Job.id).desc())).first()
 
 
 def list_jobs(
@@ -194,17 +225,23 @@ def claim_next(engine: Engine, worker: str, kinds: set[str] | None = None) -> Jo
             .limit(5)
         ).all()
     for job_id in candidates:
-        with session_scope(engine) as s:
-            now = utcnow()
-            won = s.execute(
-                update(Job)
-                .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
-                .values(status=JobStatus.RUNNING, worker=worker, started_at=now, heartbeat_at=now)
-            )
-            # rowcount exists on the CursorResult an UPDATE returns; the stubs type it as Result
-            if won.rowcount and job_id is not None:  # type: ignore[attr-defined]
-                return get(s, job_id)
+        job = claim(engine, job_id, worker) if job_id is not None else None
+        if job is not None:
+            return job
     return None
+
+
+def claim(engine: Engine, job_id: int, worker: str) -> Job | None:
+    """Claim this job if it is still queued (one worker wins); None if another has it or it ended."""
+    with session_scope(engine) as s:
+        now = utcnow()
+        won = s.execute(
+            update(Job)
+            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, worker=worker, started_at=now, heartbeat_at=now)
+        )
+        # rowcount exists on the CursorResult an UPDATE returns; the stubs type it as Result
+        return get(s, job_id) if won.rowcount else None  # type: ignore[attr-defined]
 
 
 def _beat(engine: Engine, ctx: JobContext) -> bool:
@@ -287,11 +324,17 @@ def run_claimed(engine: Engine, job: Job) -> None:
 def reap(engine: Engine, stale_after_s: float = STALE_AFTER_S) -> list[int]:
     """Mark running jobs whose heartbeat stopped as interrupted and free what they held. Returns
     their ids. Safe from any number of processes at once (conditional UPDATE per job)."""
-    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_after_s)
+    grace_cutoff = now - timedelta(seconds=max(stale_after_s, LIVE_GRACE_S))
+    running = col(Job.status) == JobStatus.RUNNING
     with read_scope(engine) as s:
-        stale = s.exec(select(Job.id).where(Job.status == JobStatus.RUNNING, col(Job.heartbeat_at) < cutoff)).all()
+        stale = s.exec(select(Job.id, Job.worker).where(running, col(Job.heartbeat_at) < cutoff)).all()
+        past_grace = set(s.exec(select(Job.id).where(running, col(Job.heartbeat_at) < grace_cutoff)).all())
     reaped = []
-    for job_id in stale:
+    for job_id, worker in stale:
+        if job_id not in past_grace and alive_here(worker):
+            continue
         with session_scope(engine) as s:
             won = s.execute(
                 update(Job)
@@ -333,6 +376,15 @@ def work_forever(engine: Engine, stop: threading.Event, kinds: set[str] | None =
             ran = False
         if not ran:
             stop.wait(POLL_S)
+
+
+def run_here(engine: Engine, job_id: int, timeout_s: float = 600.0) -> Job:
+    """Run this one job in this thread if no worker has claimed it yet, else wait for it (the CLI: a
+    process that exits when its job ends must never take on another person's job)."""
+    job = claim(engine, job_id, worker_name())
+    if job is not None:
+        run_claimed(engine, job)
+    return wait_for(engine, job_id, timeout_s)
 
 
 def wait_for(engine: Engine, job_id: int, timeout_s: float = 600.0) -> Job:

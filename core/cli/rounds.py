@@ -15,7 +15,6 @@ from core.proposers.base import DEFAULT_INTENTS
 from core.proposers.registry import parse_spec
 from core.services import review, revision
 from core.services.revision import RoundSettings
-from core.services.worker import start_threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,11 +68,7 @@ def _run_job(args: argparse.Namespace, job_id: int) -> int:
     if args.no_wait:
         print_json({"job": job_id})
         return 0
-    stop = start_threads(engine, 1)  # a worker here, beside any other: one claims the job
-    try:
-        job = jobs.wait_for(engine, job_id, timeout_s=revision.ROUND_DEADLINE_S + 60)
-    finally:
-        stop.set()
+    job = jobs.run_here(engine, job_id, timeout_s=revision.ROUND_DEADLINE_S + 60)
     print_json({"job": job.id, "status": job.status, "error": job.error, **(job.result or {})})
     return 0 if job.status == jobs.JobStatus.DONE else 1
 

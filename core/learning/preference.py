@@ -10,9 +10,10 @@ each feature; the person's own decisions also train a personal copy (feature aug
 2007), and other people's decisions are down-weighted. With few own decisions the shared weights
 (what the project as a whole accepts) dominate; as the person decides more, their copy takes over.
 
-The model is refit when its person proposes a round after new decisions (`current_model`), so it
-is refit after each round. It is stored with the person's learning settings in `LearningProfile`
-(threshold, automatic muting, learning on/off); the weights are a compact .npz blob (no pickle).
+The model is refit (`refresh`, outside any write transaction) when its person proposes a round
+after new decisions, so it is refit after each round. It is stored with the person's learning
+settings in `LearningProfile` (threshold, automatic muting, learning on/off); the weights are a
+compact .npz blob (no pickle).
 A fit also measures held-out accuracy and calibration on the person's latest decisions (again
 whenever their decisions grew by a tenth); `core.learning.analytics.preference_quality` scores the stored
 predictions, each made before its decision.
@@ -25,10 +26,12 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import decisions
+from core.db import read_scope, session_scope
 from core.decisions import EditStatus
 from core.documents import get_document
 from core.errors import InputError
@@ -196,12 +199,11 @@ def update_profile(
     return row
 
 
-def refit(session: Session, project_id: int, user_id: int, *, evaluate_holdout: bool = True) -> LearningProfile:
-    """Fit the person's model on the project's decisions so far and store it with its metrics."""
-    row = _stored_profile(session, project_id, user_id)
-    embeddings = bool(row.meta.get("embeddings"))
-    examples = decision_examples(session, project_id)
-    count, latest = decision_marker(session, project_id)
+def _fitted(
+    examples: list[Example], user_id: int, stored_meta: dict, marker: list[int], *, evaluate_holdout: bool
+) -> tuple[bytes | None, dict]:
+    """Fit on these examples: the model's bytes and the meta to store. Pure: no database."""
+    embeddings = bool(stored_meta.get("embeddings"))
     model = fit(examples, user_id, embeddings=embeddings)
     own = sum(1 for e in examples if e.user_id == user_id)
     meta: dict = {
@@ -209,18 +211,22 @@ def refit(session: Session, project_id: int, user_id: int, *, evaluate_holdout: 
         "decisions": len(examples),
         "own_decisions": own,
         "accepted": sum(1 for e in examples if e.accepted),
-        "marker": [count, latest],
+        "marker": marker,
     }
     if model is None:
         meta["note"] = f"needs at least {MIN_DECISIONS} decided edits, some accepted and some rejected"
     elif evaluate_holdout:
         # the held-out score moves slowly: re-measure when the person's decisions grew by a tenth
-        last = row.meta.get("holdout") or {}
-        if last.get("n") and own < row.meta.get("holdout_own", 0) * 1.1:
-            meta["holdout"], meta["holdout_own"] = last, row.meta["holdout_own"]
+        last = stored_meta.get("holdout") or {}
+        if last.get("n") and own < stored_meta.get("holdout_own", 0) * 1.1:
+            meta["holdout"], meta["holdout_own"] = last, stored_meta["holdout_own"]
         else:
             meta["holdout"], meta["holdout_own"] = holdout_metrics(examples, user_id, embeddings=embeddings), own
-    row.model = model.to_bytes() if model is not None else None
+    return (model.to_bytes() if model is not None else None), meta
+
+
+def _store_fit(session: Session, row: LearningProfile, model: bytes | None, meta: dict) -> LearningProfile:
+    row.model = model
     row.meta = meta
     row.fitted_at = utcnow()
     session.add(row)
@@ -228,21 +234,43 @@ def refit(session: Session, project_id: int, user_id: int, *, evaluate_holdout: 
     return row
 
 
-def current_model(
-    session: Session, project_id: int, user_id: int, *, evaluate_holdout: bool = True
-) -> PreferenceModel | None:
-    """The person's model, refit first if decisions were made since the last fit."""
-    row = get_profile(session, project_id, user_id)
+def refit(session: Session, project_id: int, user_id: int, *, evaluate_holdout: bool = True) -> LearningProfile:
+    """Fit the person's model in this session and store it (benchmarks; services use `refresh`)."""
+    row = _stored_profile(session, project_id, user_id)
     marker = list(decision_marker(session, project_id))
-    if row.id is None or row.meta.get("marker") != marker:
-        row = refit(session, project_id, user_id, evaluate_holdout=evaluate_holdout)
+    model, meta = _fitted(
+        decision_examples(session, project_id), user_id, dict(row.meta), marker, evaluate_holdout=evaluate_holdout
+    )
+    return _store_fit(session, row, model, meta)
+
+
+def refresh(
+    engine: Engine, project_id: int, user_id: int, *, force: bool = False, evaluate_holdout: bool = True
+) -> None:
+    """Refit the person's model if decisions were made since the last fit. The fit runs outside any
+    transaction (read, fit, then a short write), so SQLite's write lock is never held while fitting."""
+    with read_scope(engine) as s:
+        row = get_profile(s, project_id, user_id)
+        marker = list(decision_marker(s, project_id))
+        fresh = row.id is not None and row.meta.get("marker") == marker
+        if fresh and (row.model is None or PreferenceModel.from_bytes(row.model, row.meta) is not None) and not force:
+            return
+        stored_meta = dict(row.meta)
+        examples = decision_examples(s, project_id)
+    model, meta = _fitted(examples, user_id, stored_meta, marker, evaluate_holdout=evaluate_holdout)
+    with session_scope(engine) as s:
+        row = _stored_profile(s, project_id, user_id)
+        if bool(row.meta.get("embeddings")) != bool(stored_meta.get("embeddings")):
+            return  # the person switched features while we fitted: the next round fits again
+        _store_fit(s, row, model, meta)
+
+
+def stored_model(session: Session, project_id: int, user_id: int) -> PreferenceModel | None:
+    """The person's last fitted model; never fits (this runs inside write transactions: `refresh` first)."""
+    row = get_profile(session, project_id, user_id)
     if row.model is None:
         return None
-    model = PreferenceModel.from_bytes(row.model, row.meta)
-    if model is None:  # stored by an older format: fit again
-        row = refit(session, project_id, user_id, evaluate_holdout=evaluate_holdout)
-        model = PreferenceModel.from_bytes(row.model, row.meta) if row.model is not None else None
-    return model
+    return PreferenceModel.from_bytes(row.model, row.meta)
 
 
 def hides(profile: LearningProfile, model: PreferenceModel | None, predicted: float | None) -> Hidden | None:

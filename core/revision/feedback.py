@@ -22,9 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import decisions
+from core.db import read_scope
 from core.decisions import EditStatus
 from core.documents import get_document
 from core.learning import muting, preference
@@ -216,6 +218,19 @@ def request_context(session: Session, thread: Thread, new_feedback: str = "") ->
     return RequestContext(feedback=tuple(texts), examples=tuple(examples), avoid=tuple(avoid))
 
 
+def refresh_model(engine: Engine, thread_id: int) -> None:
+    """Refit the thread owner's acceptance model if it is stale, before the edits are stored and
+    screened: the fit runs outside the write transaction that stores them."""
+    with read_scope(engine) as s:
+        thread = s.get(Thread, thread_id)
+        if thread is None:
+            return
+        project_id, user_id = project_id_of(s, thread), thread.user_id
+        learning = preference.get_profile(s, project_id, user_id).learning
+    if learning:
+        preference.refresh(engine, project_id, user_id)
+
+
 def screen_edits(session: Session, thread: Thread, base_text: str, edits: list[Edit]) -> list[ScreenedEdit]:
     """Drop edits the person already rejected in this thread; mark the rest hidden (muted, or predicted
     below the person's threshold) or shown, with the predicted acceptance. Document order is kept."""
@@ -228,7 +243,7 @@ def screen_edits(session: Session, thread: Thread, base_text: str, edits: list[E
         edits = [e for e in edits if not suppressor.matches(base_text, e)]
         muting.refresh_auto_mutes(session, project_id, user_id, profile.auto_mute_after)
     mutes = muting.active_mutes(session, project_id, user_id, automatic=learning)
-    model = preference.current_model(session, project_id, user_id) if learning and edits else None
+    model = preference.stored_model(session, project_id, user_id) if learning and edits else None
     predicted: list[float | None] = [None] * len(edits)
     if model is not None:
         predicted = list(model.predict_edits(edits, [edit_context(base_text, e) for e in edits]))

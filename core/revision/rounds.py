@@ -215,6 +215,8 @@ def propose_round(
         return fail_round(engine, round_id, str(exc))
     except Exception as exc:  # a model that crashes must not take the round's record with it
         return fail_round(engine, round_id, f"{exc.__class__.__name__}: {exc}")
+    if edits:
+        feedback.refresh_model(engine, thread_id)
     try:
         return _store_result(engine, round_id, thread_id, base_text, edits, result, cancel)
     except _Discard:

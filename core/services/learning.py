@@ -138,5 +138,4 @@ def update_profile(
 
 def refit(engine: Engine, actor: Actor, project_id: int) -> None:
     """Fit the person's preference model on the project's decisions now."""
-    with session_scope(engine) as s:
-        preference.refit(s, project_id, actor.user_id)
+    preference.refresh(engine, project_id, actor.user_id, force=True)

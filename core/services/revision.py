@@ -28,6 +28,7 @@ from core.specs import list_specs, spec_from_row
 PROPOSE = "propose"
 CONTINUE = "continue"
 THREAD = "thread"
+ROUND = "round"  # apply-and-continue jobs target the round they apply: one per round, never another's
 ROUND_DEADLINE_S = 1800.0  # a whole proposing round, model calls included
 
 
@@ -94,7 +95,8 @@ def revision_state(engine: Engine, actor: Actor, document_id: int) -> RevisionSt
         thread = threads.latest_thread(s, document_id, actor.user_id)
         rnd = threads.current_round(s, thread.id) if thread and thread.id else None
         history = threads.thread_rounds(s, thread.id) if thread and thread.id else []
-        job = jobs.latest_for(s, THREAD, thread.id) if thread and thread.id else None
+        targets = [(THREAD, thread.id)] if thread and thread.id else []
+        job = jobs.latest_for(s, targets + [(ROUND, r.id) for r in history if r.id is not None])
         head = documents.head_version(s, document_id)
     return RevisionState(document_id, head, thread, rnd, history, job)
 
@@ -164,8 +166,8 @@ def apply_and_continue(engine: Engine, actor: Actor, round_id: int, settings: Ro
         return jobs.submit(
             s,
             CONTINUE,
-            target_kind=THREAD,
-            target_id=thread.id,
+            target_kind=ROUND,
+            target_id=round_id,
             owner_id=actor.user_id,
             params={"round_id": round_id, "settings": settings_to_params(settings)},
             deadline_s=ROUND_DEADLINE_S,

@@ -27,12 +27,20 @@ from core.data import export
 from core.data.export import ExportFilters, FilterOptions
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError, NotFoundError
-from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, ProposerSpec, TrainingRun, utcnow
+from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, ProposerSpec, TrainingRun, TrainingStatus, utcnow
 from core.proposers.endpoints import check_endpoint
 from core.proposers.registry import MODEL_KINDS, parse_spec
 from core.services.exports import scoped
 from core.specs import register_spec
-from core.training.finetune import FinetuneConfig, FinetuneProgress, LineageNode, finetune, lineage, training_runs
+from core.training.finetune import (
+    FinetuneConfig,
+    FinetuneProgress,
+    LineageNode,
+    discard_output,
+    finetune,
+    lineage,
+    training_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +182,15 @@ def run_interrupted(session: Session, job: Job) -> None:
     method = (job.params or {}).get("config", {}).get("method")
     since = job.started_at or job.created_at
     query = select(TrainingRun).where(
-        TrainingRun.base_spec_id == job.target_id, TrainingRun.status == "running", col(TrainingRun.created_at) >= since
+        TrainingRun.base_spec_id == job.target_id,
+        TrainingRun.status == TrainingStatus.RUNNING,
+        col(TrainingRun.created_at) >= since,
     )
     for run in session.exec(query).all():
         if method is not None and run.method != method:
             continue
-        run.status, run.error, run.finished_at = "failed", INTERRUPTED, utcnow()
+        run.status, run.error, run.finished_at = TrainingStatus.FAILED, INTERRUPTED, utcnow()
+        discard_output(run.output_dir)  # where the worker ran on this machine; elsewhere nothing is there
         session.add(run)
     session.flush()
 

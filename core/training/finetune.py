@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -30,7 +31,7 @@ from sqlmodel import Session, col, select
 from core.config import load_settings
 from core.data.export_query import ExportFilters
 from core.db import session_scope
-from core.errors import ConflictError, InputError, NotFoundError
+from core.errors import NotFoundError
 from core.models import Edit, ProposerSpec, Round, TrainingRun, TrainingStatus, id_of, utcnow
 from core.proposers.base import SpecData
 from core.specs import get_or_create_spec, spec_from_row
@@ -50,7 +51,6 @@ from core.training.finetune_train import (
 __all__ = [
     "METHODS",
     "FinetuneConfig",
-    "FinetuneJob",
     "FinetuneProgress",
     "LineageNode",
     "finetune",
@@ -81,6 +81,16 @@ def _start_run(
         return run_id, out
 
 
+def discard_output(output_dir: str | None) -> None:
+    """Remove what a run that did not finish wrote (checkpoints, a half-saved model): only under the
+    models folder, so a path in the database can never point the removal anywhere else."""
+    if not output_dir:
+        return
+    path, root = Path(output_dir).resolve(), load_settings().models_dir.resolve()
+    if path != root and root in path.parents:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _get_run(session: Session, run_id: int) -> TrainingRun:
     run = session.get(TrainingRun, run_id)
     if run is None:
@@ -95,6 +105,8 @@ def _finish_run(
     with session_scope(engine) as s:
         run = _get_run(s, run_id)
         run.status, run.metrics, run.error, run.finished_at = status, metrics, error, utcnow()
+        if status != TrainingStatus.DONE:
+            discard_output(run.output_dir)
         if status == TrainingStatus.DONE and spec is not None and out is not None and config is not None:
             base = spec_from_row(spec)
             name = (
@@ -171,53 +183,6 @@ def finetune(
         with session_scope(engine) as s:
             return _get_run(s, run_id)
     return _finish_run(engine, run_id, TrainingStatus.DONE, metrics, spec=spec, config=config, out=out)
-
-
-# --- a run in the background (the Models page) ---------------------------------------------------
-
-
-class FinetuneJob:
-    """A fine-tune in a background thread: progress and loss to poll, cancel, result or error."""
-
-    def __init__(self) -> None:
-        self.cancel_event = threading.Event()
-        self.latest: FinetuneProgress | None = None
-        self.losses: list[tuple[int, float]] = []
-        self.run: TrainingRun | None = None
-        self.error: str | None = None
-        self._thread: threading.Thread | None = None
-
-    def _progress(self, p: FinetuneProgress) -> None:
-        self.latest = p
-        if p.loss is not None:
-            self.losses.append((p.step, p.loss))
-
-    def start(self, engine: Engine, base_spec_id: int, config: FinetuneConfig, **kwargs: Any) -> FinetuneJob:  # noqa: ANN401
-        if self.running:
-            raise ConflictError("A fine-tune is already running; wait for it or cancel it.")
-
-        def work() -> None:
-            try:
-                self.run = finetune(
-                    engine, base_spec_id, config, progress=self._progress, cancel=self.cancel_event, **kwargs
-                )
-            except Exception as exc:  # noqa: BLE001 - shown to the person; also recorded on the run
-                self.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, InputError) else str(exc)
-
-        self._thread = threading.Thread(target=work, name="redraft-finetune", daemon=True)
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
 
 # --- lineage -------------------------------------------------------------------------------------

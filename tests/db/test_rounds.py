@@ -1,3 +1,7 @@
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -9,9 +13,10 @@ from core import documents, jobs
 from core.db import session_scope
 from core.errors import ConflictError, InputError
 from core.models import Decision, Job, Round, Version, utcnow
+from core.proposers.base import SpecData
 from core.revision import review, rounds, threads
-from core.services import revision  # noqa: F401 - registers the propose job's on_interrupted
-from tests.proposers_for_tests import BlockingProposer, FailingProposer, ReplaceProposer
+from core.services import revision  # registers the propose job and its on_interrupted
+from tests.proposers_for_tests import BlockingProposer, FailingProposer, ReplaceProposer, register_test_kinds
 
 TEXT = "Teh cat sat on teh mat. It was a sunny day. Teh end."
 RULES = {"Teh": "The", "teh": "the", "sunny": "bright"}
@@ -215,3 +220,42 @@ def test_finishing_closes_the_round_under_review_and_keeps_its_decisions(engine)
         assert len(s.exec(select(Decision)).all()) == 1
         with pytest.raises(ConflictError, match="can no longer be decided"):
             review.decide(s, edit_id, user_id, "accept")
+
+
+def test_a_late_heartbeat_of_a_live_local_worker_is_not_taken_for_a_crash(engine):
+    """Under load a beat can be late; a job whose process on this machine is alive is reaped only after
+    LIVE_GRACE_S, one whose process exited at once."""
+    _, user_id, thread_id = setup_thread(engine)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_worker = f"{socket.gethostname()}:{dead.stdout.strip()}:1"
+    assert jobs.alive_here(jobs.worker_name()) and not jobs.alive_here(dead_worker)
+    assert not jobs.alive_here(f"another-host:{os.getpid()}:1")
+    late = utcnow() - timedelta(seconds=jobs.STALE_AFTER_S + 15)
+    with session_scope(engine) as s:
+        live = jobs.submit(s, "propose", target_kind="thread", target_id=thread_id, owner_id=user_id)
+        gone = jobs.submit(s, "propose", target_kind="thread", target_id=thread_id + 10_000, owner_id=user_id)
+        for job, worker in ((live, jobs.worker_name()), (gone, dead_worker)):
+            s.execute(update(Job).where(Job.id == job.id).values(status="running", worker=worker, heartbeat_at=late))
+    assert jobs.reap(engine) == [gone.id]
+    with session_scope(engine) as s:
+        past_grace = utcnow() - timedelta(seconds=jobs.LIVE_GRACE_S + 5)
+        s.execute(update(Job).where(Job.id == live.id).values(heartbeat_at=past_grace))
+    assert jobs.reap(engine) == [live.id]
+
+
+def test_the_cli_runs_its_own_job_and_never_takes_on_another(engine):
+    """A CLI process exits when its job ends: a job it picked up for someone else would die with it."""
+    register_test_kinds()
+    _, user_id, thread_id = setup_thread(engine)
+    _, _, other_thread = setup_thread(engine, "teh other text.")
+    spec = SpecData(kind="test-replace", params={"rules": RULES})
+    params = {"settings": revision.settings_to_params(rounds.RoundSettings(spec=spec))}
+    with session_scope(engine) as s:
+        earlier = jobs.submit(
+            s, "propose", target_kind="thread", target_id=other_thread, owner_id=user_id, params=params
+        )
+        mine = jobs.submit(s, "propose", target_kind="thread", target_id=thread_id, owner_id=user_id, params=params)
+    done = jobs.run_here(engine, mine.id, timeout_s=60)
+    assert done.status == "done", done.error
+    with session_scope(engine) as s:
+        assert jobs.get(s, earlier.id).status == "queued"  # older, yet left to the workers

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from core import access, documents, jobs, users
 from core.access import Actor, PermissionDenied
+from core.config import load_settings
 from core.data.export import ExportFilters
 from core.db import session_scope
 from core.errors import ConflictError, InputError
@@ -129,8 +130,19 @@ def test_an_interrupted_fine_tune_marks_its_run_failed(engine: Engine) -> None:
             .where(Job.id == job.id)
             .values(status="running", started_at=stale - timedelta(seconds=1), heartbeat_at=stale)
         )
-        ours = TrainingRun(base_spec_id=base, method="sft", status="running", created_at=stale)
-        elsewhere = TrainingRun(base_spec_id=other_base, method="sft", status="running", created_at=stale)
+        models = load_settings().models_dir
+        (models / "run-ours" / "checkpoints").mkdir(parents=True)  # what the killed process left
+        (models / "run-elsewhere").mkdir(parents=True)
+        ours = TrainingRun(
+            base_spec_id=base, method="sft", status="running", created_at=stale, output_dir=str(models / "run-ours")
+        )
+        elsewhere = TrainingRun(
+            base_spec_id=other_base,
+            method="sft",
+            status="running",
+            created_at=stale,
+            output_dir=str(models / "run-elsewhere"),
+        )
         s.add_all([ours, elsewhere])
         s.flush()
         ours_id, elsewhere_id = ours.id, elsewhere.id
@@ -140,6 +152,7 @@ def test_an_interrupted_fine_tune_marks_its_run_failed(engine: Engine) -> None:
         run = s.get(TrainingRun, ours_id)
         assert run.status == "failed" and "interrupted" in run.error and run.finished_at is not None
         assert s.get(TrainingRun, elsewhere_id).status == "running"
+    assert not (models / "run-ours").exists() and (models / "run-elsewhere").exists()
     # the page can start the next one
     assert training.start_finetune(engine, admin, base, FinetuneConfig(), ExportFilters()).id != job.id
 
@@ -186,3 +199,4 @@ def test_cancelling_a_running_fine_tune_through_its_row(sqlite_engine: Engine, t
     with session_scope(engine) as s:
         run = s.get(TrainingRun, ended.result["training_run_id"])
         assert run.status == "cancelled" and run.result_spec_id is None and run.metrics["steps"] < 500
+        assert run.output_dir and not Path(run.output_dir).exists()  # no half-written model left behind
