@@ -27,6 +27,17 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _proposer_kinds_restored() -> Iterator[None]:
+    """Test kinds registered by one test (register_test_kinds) do not leak into the next."""
+    from core.proposers.registry import KINDS
+
+    before = dict(KINDS)
+    yield
+    KINDS.clear()
+    KINDS.update(before)
+
+
 def _pg_admin_url() -> str:
     return os.environ.get("REDRAFT_TEST_POSTGRES_URL", DEFAULT_PG_URL)
 
