@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from core import access, documents, jobs
 from core.access import Actor
+from core.config import round_deadline_s
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError
 from core.models import Job, ProposerSpec, Round, RoundStatus, Thread, ThreadStatus, Version
@@ -28,7 +29,7 @@ from core.specs import list_specs, spec_from_row
 PROPOSE = "propose"
 CONTINUE = "continue"
 THREAD = "thread"
-ROUND_DEADLINE_S = 1800.0  # a whole proposing round, model calls included
+ROUND_DEADLINE_S = round_deadline_s()  # a whole proposing round, model calls included
 
 
 # --- settings as job parameters ----------------------------------------------------------------------
