@@ -1,24 +1,26 @@
 """Turning what a person pastes or uploads into document text, or a clear error.
 
-Text is kept exactly as given; the only change is CRLF -> LF, and it is recorded.
+Text is kept as given, except CRLF -> LF and other control characters removed (tab and newline stay),
+each change recorded in a note; text with NUL is refused (a binary file, not a document). Titles and file names are plain one-line text: control, bidi
+override and invisible characters removed, long ones shortened (core.text.clean).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from core.errors import InputError
+from core.text.clean import clean_name, clean_text
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".docx")
 # Tried in this order; a file that fits none is refused, never decoded into mojibake.
 TEXT_ENCODINGS = ("utf-8", "utf-16 (with BOM)")
 MAX_TITLE_CHARS = 200
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_FILENAME_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ def prepare_text(text: str, max_bytes: int) -> PreparedText:
             "(set REDRAFT_MAX_DOCUMENT_BYTES to change it). Split it into smaller documents."
         )
     notes: list[str] = []
+    cleaned = clean_text(text)
+    if cleaned.note:
+        text = cleaned.text
+        notes.append(cleaned.note)
     if "\r\n" in text:
         count = text.count("\r\n")
         text = text.replace("\r\n", "\n")
@@ -60,31 +66,31 @@ def prepare_text(text: str, max_bytes: int) -> PreparedText:
 
 
 def clean_title(title: str) -> str:
-    """A title as given, minus control characters and surrounding space; never empty."""
-    cleaned = _CONTROL.sub("", title or "").strip()
+    """A title as plain one-line text (no control, bidi-override or invisible characters), shortened to
+    MAX_TITLE_CHARS; never empty."""
+    cleaned = clean_name(title or "", MAX_TITLE_CHARS)
     if not cleaned:
-        raise InputError("A document needs a title.")
-    if len(cleaned) > MAX_TITLE_CHARS:
-        raise InputError(f"The title is {len(cleaned)} characters; keep it under {MAX_TITLE_CHARS}.")
+        raise InputError("A document needs a title (one with visible characters).")
     return cleaned
 
 
 def safe_filename(name: str) -> tuple[str, list[str]]:
-    """The base name of an uploaded file, with notes when directories or control characters were removed.
-
-    Names may still contain HTML characters: they are stored as given and always rendered as text.
-    """
+    """The base name of an uploaded file, cleaned for showing (control and bidi characters removed, long
+    names shortened keeping the extension), with notes on what changed. The caller keeps the original."""
     notes: list[str] = []
     raw = name or ""
     base = PurePath(raw.replace("\\", "/")).name
     if base != raw:
         notes.append(f"The file name contained path separators; kept only {base!r}.")
-    cleaned = _CONTROL.sub("", base).strip()
-    if cleaned != base:
-        notes.append("Control characters were removed from the file name.")
-    if not cleaned or cleaned in {".", ".."}:
+    path = PurePath(base)
+    suffix = path.suffix if len(path.suffix) <= 10 else ""
+    stem = clean_name(base[: len(base) - len(suffix)] if suffix else base, MAX_FILENAME_CHARS - len(suffix))
+    cleaned = stem + clean_name(suffix, 10) if stem else ""
+    if not cleaned or cleaned in {".", ".."} or not stem.strip("."):
         raise InputError(f"The file name {raw!r} has no usable name in it: rename the file and try again.")
-    return cleaned[:255], notes
+    if cleaned != base:
+        notes.append(f"File name shown as {cleaned!r} (control or direction characters removed, or shortened).")
+    return cleaned, notes
 
 
 def decode_bytes(data: bytes, encoding: str | None = None) -> str:
@@ -169,6 +175,8 @@ def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = N
     except InputError as exc:
         raise InputError(f"{filename!r}: {exc}") from exc
     title = unicodedata.normalize("NFC", PurePath(filename).stem) or filename
+    # The record keeps the name as uploaded (minus any path and NUL); titles and listings show the clean one.
+    original = clean_text(PurePath((name or "").replace("\\", "/")).name).text[:1000] or filename
     return UploadedDocument(
-        title=clean_title(title), filename=filename, text=prepared.text, notes=tuple(notes) + prepared.notes
+        title=clean_title(title), filename=original, text=prepared.text, notes=tuple(notes) + prepared.notes
     )

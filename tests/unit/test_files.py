@@ -92,3 +92,21 @@ def test_file_names_with_paths_and_html():
 def test_huge_upload_refused_before_decoding():
     with pytest.raises(InputError, match="limit"):
         read_upload("big.txt", b"a" * (4 * 1000 + 1), 1000)
+
+
+def test_titles_and_file_names_are_plain_one_line_text_and_long_ones_are_shortened():
+    from core.files import MAX_FILENAME_CHARS, MAX_TITLE_CHARS, clean_title, prepare_text, read_upload
+
+    assert clean_title("An\nessay\twith \u202eevil\u202c\x1b[31m title") == "An essay with evil[31m title"
+    assert len(clean_title("x" * 5000)) == MAX_TITLE_CHARS
+    name = "r" * 240 + ".txt"
+    upload = read_upload(name, b"Some text.", 10_000)  # refused by the first build
+    assert upload.filename == name  # the record keeps the original name
+    assert len(upload.title) <= MAX_TITLE_CHARS and upload.title.endswith("\u2026")
+    assert any("shortened" in n for n in upload.notes)
+    bidi = read_upload("report\u202egpj.txt", b"Some text.", 10_000)
+    assert bidi.title == "reportgpj" and bidi.filename == "report\u202egpj.txt"
+    assert len("x" * 300) > MAX_FILENAME_CHARS
+    prepared = prepare_text("Bell\x07 and escape\x1b[2J here.\tTab\n", 10_000)
+    assert prepared.text == "Bell and escape[2J here.\tTab\n"
+    assert any("control character" in n for n in prepared.notes)
