@@ -1,8 +1,9 @@
 """Turning what a person pastes or uploads into document text, or a clear error.
 
 Text is kept as given, except CRLF -> LF and other control characters removed (tab and newline stay),
-each change recorded in a note; text with NUL is refused (a binary file, not a document). Titles and file names are plain one-line text: control, bidi
-override and invisible characters removed, long ones shortened (core.text.clean).
+each change recorded in a note; text with NUL is refused (a binary file, not a document). Titles and
+file names are plain one-line text: control, bidi override and invisible characters removed, long ones
+shortened (core.text.clean).
 """
 
 from __future__ import annotations
