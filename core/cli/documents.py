@@ -23,6 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["document", "r3"], default="document")
     p.add_argument("--encoding", help="text encoding of the files (default: UTF-8)")
     p.add_argument("--title", help="title for a single imported document")
+    p.add_argument(
+        "--skip-bad", action="store_true", help="r3: import the good files even if some are refused (reported)"
+    )
+    p.add_argument(
+        "--map-user",
+        action="append",
+        default=[],
+        metavar="NAME=EXISTING",
+        help="r3: file annotator NAME's decisions under the existing user EXISTING (default: a user of its own)",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("list", help="list documents")
@@ -47,10 +57,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.format == "r3":
         from core.data.r3 import import_r3_paths  # the R3 importer lives with the exports
 
+        user_map = {}
+        for item in args.map_user:
+            name, sep, existing = item.partition("=")
+            if not sep or not name or not existing:
+                raise InputError(f"--map-user {item!r}: write NAME=EXISTING (a log's annotator = an existing user).")
+            user_map[name] = existing
         engine = engine_for(args)
-        summary = import_r3_paths(engine, args.files)
+        summary = import_r3_paths(engine, args.files, skip_bad=args.skip_bad, user_map=user_map)
         print_json(summary)
-        return 0
+        for problem in summary["refused"]:
+            print(terminal_safe(f"refused: {problem}"), file=sys.stderr)
+        return 1 if summary["refused"] and not args.skip_bad else 0
     if args.title and len(args.files) > 1:
         raise InputError("--title works with one file only.")
     engine = engine_for(args)

@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
+from core.text.nesting import nesting_ok
+
 MAX_REPLY_BYTES = 1_000_000  # a sentence's rewrite is a few hundred bytes: more is not an answer
 MAX_JSON_DEPTH = 32
 
@@ -81,36 +83,12 @@ def snippet(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def json_depth_ok(raw: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether brackets nest at most `limit` deep (outside strings): checked before json.loads, which
-    would recurse once per level."""
-    depth = 0
-    in_string = escaped = False
-    for ch in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
-
-
 def _load(raw: bytes) -> Any | BadReply:  # noqa: ANN401 - any JSON value
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return BadReply(f"unparseable server reply (not UTF-8): {snippet(raw.decode('utf-8', 'replace'), 80)!r}")
-    if not json_depth_ok(text):
+    if not nesting_ok(text, MAX_JSON_DEPTH):
         return BadReply(f"unparseable server reply (JSON nested deeper than {MAX_JSON_DEPTH} levels)")
     try:
         return json.loads(text)
