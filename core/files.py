@@ -137,11 +137,51 @@ def _guess_encoding(data: bytes) -> str | None:
     return best.encoding if best is not None else None
 
 
-def docx_text(data: bytes) -> str:
-    """Paragraph text of a .docx, one paragraph per line, tables included row by row."""
+XML_BUDGET = 12  # XML parts may unpack to at most this many times the text limit, in all
+MAX_XML_RATIO = 200  # Word's XML compresses ~5-20x; 200x and more is a zip bomb, not a document
+
+
+def check_docx_zip(data: bytes, max_bytes: int) -> None:
+    """Refuse a .docx whose zip declares more than it could need before anything is inflated: XML parts
+    over XML_BUDGET x the text limit in all (markup is ~10x the text), any part compressed more than
+    MAX_XML_RATIO : 1, other parts (images) over 4x the text limit, or XML with a DOCTYPE (entities
+    are how XML bombs expand; Word never writes one). python-docx reads every part into memory, so
+    this bounds its memory: the declared sizes are what zipfile will inflate at most."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise InputError(f"The .docx file is corrupt or not a Word document ({exc.__class__.__name__}).") from exc
+    if len(members) > 2000:
+        raise InputError(f"The .docx file holds {len(members)} parts; a Word document has far fewer.")
+    xml = [m for m in members if m.filename.endswith((".xml", ".rels"))]
+    xml_total = sum(m.file_size for m in xml)
+    other_total = sum(m.file_size for m in members) - xml_total
+    if xml_total > XML_BUDGET * max_bytes or other_total > 4 * max_bytes:
+        declared = (xml_total + other_total) / 1_000_000
+        raise InputError(
+            f"The .docx file declares {declared:.0f} MB when unpacked, more than a document within the "
+            f"{max_bytes / 1_000_000:.1f} MB text limit needs; it was not opened."
+        )
+    for m in xml:
+        if m.file_size > 1_000_000 and m.file_size > MAX_XML_RATIO * max(m.compress_size, 1):
+            raise InputError(
+                f"The .docx part {m.filename} would unpack {m.file_size // max(m.compress_size, 1)} times larger "
+                "than it is stored: a zip bomb, not a Word document. It was not opened."
+            )
+        with archive.open(m) as part:
+            prolog = part.read(2048)
+        if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
+            raise InputError(f"The .docx part {m.filename} declares a DOCTYPE or entities; Word never does.")
+
+
+def docx_text(data: bytes, max_bytes: int) -> str:
+    """Paragraph text of a .docx, one paragraph per line, tables included row by row; the zip is checked
+    first (check_docx_zip) and python-docx parses without resolving entities."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_docx_zip(data, max_bytes)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -171,7 +211,7 @@ def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = N
             f"{filename!r} is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB of text."
         )
     try:
-        raw = docx_text(data) if suffix == ".docx" else decode_bytes(data, encoding)
+        raw = docx_text(data, max_bytes) if suffix == ".docx" else decode_bytes(data, encoding)
         prepared = prepare_text(raw, max_bytes)
     except InputError as exc:
         raise InputError(f"{filename!r}: {exc}") from exc

@@ -110,3 +110,26 @@ def test_titles_and_file_names_are_plain_one_line_text_and_long_ones_are_shorten
     prepared = prepare_text("Bell\x07 and escape\x1b[2J here.\tTab\n", 10_000)
     assert prepared.text == "Bell and escape[2J here.\tTab\n"
     assert any("control character" in n for n in prepared.notes)
+
+
+def test_docx_bomb_is_refused_from_its_declared_sizes_before_parsing(monkeypatch):
+    import docx
+
+    from core.errors import InputError
+    from core.files import read_upload
+    from tests.hostile_inputs import docx_billion_laughs, docx_bomb, docx_bytes
+
+    opened = []
+    real = docx.Document
+    monkeypatch.setattr(docx, "Document", lambda *a, **k: opened.append(1) or real(*a, **k))
+    bomb = docx_bomb(200)  # ~200 KB stored, 200 MB unpacked
+    assert len(bomb) < 8 * 2 * 1024 * 1024
+    with pytest.raises(InputError, match=r"declares \d+ MB when unpacked.*it was not opened"):
+        read_upload("bomb.docx", bomb, 2 * 1024 * 1024)
+    with pytest.raises(InputError, match=r"would unpack \d+ times larger"):
+        read_upload("bomb.docx", docx_bomb(5), 2 * 1024 * 1024)
+    with pytest.raises(InputError, match="DOCTYPE or entities"):
+        read_upload("laughs.docx", docx_billion_laughs(), 2 * 1024 * 1024)
+    assert opened == []  # refused before python-docx parsed anything
+    fine = read_upload("fine.docx", docx_bytes(b"<w:p><w:r><w:t>Hello there.</w:t></w:r></w:p>"), 10_000)
+    assert fine.text == "Hello there." and opened == [1]
