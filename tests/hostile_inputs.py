@@ -53,3 +53,14 @@ def docx_billion_laughs() -> bytes:
         b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
     )
     return docx_bytes(b"<w:p><w:r><w:t>&lol2;</w:t></w:r></w:p>", prolog)
+
+
+def docx_tiny_paragraphs(count: int = 680_000, seed: int = 1) -> bytes:
+    """A .docx near the limits that is hardest on a tree parser: ~24 MB of XML in 680,000 two-letter
+    paragraphs (2 MB of text, 1.6 MB stored; random letters, so it compresses like a real file)."""
+    import random
+
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    body = "".join(f"<w:p><w:r><w:t>{rng.choice(letters)}{rng.choice(letters)}</w:t></w:r></w:p>" for _ in range(count))
+    return docx_bytes(body.encode())
