@@ -240,7 +240,15 @@ def _store_result(
             return get_round(s, round_id)
         rows = store_edits(s, round_id, base_text, edits) if edits else []
         if not rows:
-            if _set_status(s, round_id, RoundStatus.FINISHED, stop_reason=STOP_NO_EDITS, finished_at=utcnow()):
+            timeouts = [d.reason for d in result.dropped if d.reason.startswith("timeout")]
+            if timeouts:  # the model never answered: a failure to see and retry, not "nothing to change"
+                error = f"No edits: {len(timeouts)} sentence(s) got no answer in time ({timeouts[0]})."
+                _set_status(s, round_id, RoundStatus.FAILED, error=error, finished_at=utcnow(), dropped=dropped)
+                return get_round(s, round_id)
+            done = _set_status(
+                s, round_id, RoundStatus.FINISHED, stop_reason=STOP_NO_EDITS, finished_at=utcnow(), dropped=dropped
+            )
+            if done:
                 finish_thread(s, thread_id, STOP_NO_EDITS)
         elif not _set_status(s, round_id, RoundStatus.REVIEWING, dropped=dropped):
             raise _Discard()  # no longer proposing: roll the edits back, keep what happened to it
