@@ -62,3 +62,25 @@ def test_nul_and_numbers_in_replies_are_recorded_reasons_not_stored(engine):
         assert not any("\x00" in d["output"] for d in stored.dropped)
     assert reasons[0] == "control characters in the reply (1, such as NUL): not used"
     assert reasons[1].startswith("unparseable server reply (wrong schema at choices.0.message.content")
+
+
+def test_cancelling_the_propose_job_stops_a_dripping_server(engine):
+    from core import jobs
+    from core.access import Actor
+
+    doc_id, user_id, _ = setup_thread(engine, TEXT)
+    admin = Actor(user_id=user_id, name="local", role="admin")
+    with FaultServer(drip("He goes home.", every_s=0.2)) as server:
+        job = revision.propose(engine, admin, doc_id, settings(server.url, timeout_s=300))
+        worker = threading.Thread(target=jobs.run_once, args=(engine,))
+        worker.start()
+        assert server.received.wait(30)
+        assert revision.cancel_job(engine, admin, job.id)
+        worker.join(60)
+        dripped = server.dripped
+    assert not worker.is_alive()
+    done = revision.get_job(engine, job.id)
+    assert done.status == "cancelled", done
+    assert dripped < 100  # the ~140-byte reply was never finished
+    with session_scope(engine) as s:
+        assert s.exec(select(Round.status)).all() == ["cancelled"]
