@@ -19,6 +19,7 @@ from core.data.r3_format import KNOWN_ACTION_KEYS, SessionLog, action_type, inte
 from core.db import session_scope
 from core.decisions import Action
 from core.errors import InputError, NotFoundError
+from core.files import clean_title
 from core.models import (
     Document,
     ProposerSpec,
@@ -99,7 +100,7 @@ def _document(
     project_id = project_id or id_of(documents.default_project(session))
     candidates = session.exec(
         select(Document)
-        .where(Document.project_id == project_id, Document.title == log.doc_id)
+        .where(Document.project_id == project_id, Document.title == clean_title(log.doc_id))
         .order_by(col(Document.id))
     ).all()
     for doc in candidates:
