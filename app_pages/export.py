@@ -179,6 +179,8 @@ with r3_tab:
                 f"Imported {result['sessions']} session(s): {result['rounds']} rounds, {result['edits']} edits, "
                 f"{result['accepted']} accepted and {result['rejected']} rejected.", icon=":material/check:",
             )  # fmt: skip
+            for problem in result["refused"]:
+                st.error(md_escape(problem), icon=":material/error:")
             for problem in result["skipped"]:
                 st.warning(md_escape(problem), icon=":material/warning:")
         except RedraftError as exc:

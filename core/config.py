@@ -25,6 +25,16 @@ class Settings:
         return self.data_dir / "exports"
 
 
+def round_deadline_s() -> float:
+    """Seconds a whole proposing round may take, model calls included (REDRAFT_ROUND_DEADLINE_S)."""
+    value = os.environ.get("REDRAFT_ROUND_DEADLINE_S", "")
+    try:
+        seconds = float(value) if value.strip() else 1800.0
+    except ValueError:
+        seconds = 1800.0
+    return seconds if seconds > 0 else 1800.0
+
+
 def load_settings() -> Settings:
     """Settings from REDRAFT_* / DATABASE_URL environment variables."""
     data_dir = Path(os.environ.get("REDRAFT_DATA_DIR", DEFAULT_DATA_DIR))

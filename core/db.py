@@ -20,10 +20,12 @@ still applies.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -32,6 +34,7 @@ from sqlmodel import Session, create_engine, select
 from core.config import ROOT, load_settings
 from core.errors import RedraftError
 from core.models import Project, User, id_of
+from core.text.clean import clean_text, clean_value
 
 DEFAULT_USER = "local"
 DEFAULT_PROJECT = "Default"
@@ -77,6 +80,36 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001 - sqlalchemy Connection
 SQLITE_BEGIN_OPTION = "redraft_sqlite_begin"
 
 
+def _no_control_characters(
+    _conn: Any,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    _executemany: bool,  # noqa: ANN401
+) -> tuple[str, Any]:
+    """The last guard on every path into the database: NUL and control characters (not tab, newline) are
+    removed from every text parameter of every statement (ORM flushes and conditional UPDATEs alike).
+    PostgreSQL refuses NUL outright (DataError: the transaction lost, a round stuck) and SQLite stores it to
+    fail later. Entry points clean first and tell the person what changed; this catches any path that forgot."""
+    return statement, _clean_parameters(parameters)
+
+
+def _clean_parameters(parameters: Any) -> Any:  # noqa: ANN401 - DB-API parameters
+    if isinstance(parameters, str):
+        return clean_text(parameters).text
+    if isinstance(parameters, dict):
+        return {k: _clean_parameters(v) for k, v in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_clean_parameters(v) for v in parameters)
+    return parameters
+
+
+def _clean_json(value: Any) -> str:  # noqa: ANN401 - any JSON value
+    """JSON columns get the same guard: a JSON "\\u0000" escape would slip past the text check."""
+    return json.dumps(clean_value(value))
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for `url` (use get_engine for the shared one)."""
     url = normalise_url(url)
@@ -84,11 +117,17 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            json_serializer=_clean_json,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_clean_json)
+    event.listen(engine, "before_cursor_execute", _no_control_characters, retval=True)
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:

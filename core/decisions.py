@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, InputError, NotFoundError
 from core.models import Decision, Document, Edit, Round, RoundStatus, Thread, User
+from core.text.clean import has_control
 
 
 class Action(StrEnum):
@@ -164,6 +165,8 @@ def check_action(action: str, modified_text: str | None) -> Action:
             raise InputError("A rewrite needs the replacement text.")
         if len(modified_text) > MAX_REWRITE_CHARS:
             raise InputError(f"The rewrite is longer than {MAX_REWRITE_CHARS:,} characters.")
+        if has_control(modified_text):
+            raise InputError("The rewrite contains control characters (such as NUL); type or paste plain text.")
     return act
 
 

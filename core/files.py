@@ -1,24 +1,28 @@
 """Turning what a person pastes or uploads into document text, or a clear error.
 
-Text is kept exactly as given; the only change is CRLF -> LF, and it is recorded.
+Text is kept as given, except CRLF -> LF and other control characters removed (tab and newline stay),
+each change recorded in a note; text with NUL is refused (a binary file, not a document). Titles and
+file names are plain one-line text: control, bidi override and invisible characters removed, long ones
+shortened (core.text.clean).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Any
 
 from core.errors import InputError
+from core.text.clean import clean_name, clean_text
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".docx")
 # Tried in this order; a file that fits none is refused, never decoded into mojibake.
 TEXT_ENCODINGS = ("utf-8", "utf-16 (with BOM)")
 MAX_TITLE_CHARS = 200
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_FILENAME_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ def prepare_text(text: str, max_bytes: int) -> PreparedText:
             "(set REDRAFT_MAX_DOCUMENT_BYTES to change it). Split it into smaller documents."
         )
     notes: list[str] = []
+    cleaned = clean_text(text)
+    if cleaned.note:
+        text = cleaned.text
+        notes.append(cleaned.note)
     if "\r\n" in text:
         count = text.count("\r\n")
         text = text.replace("\r\n", "\n")
@@ -60,31 +68,31 @@ def prepare_text(text: str, max_bytes: int) -> PreparedText:
 
 
 def clean_title(title: str) -> str:
-    """A title as given, minus control characters and surrounding space; never empty."""
-    cleaned = _CONTROL.sub("", title or "").strip()
+    """A title as plain one-line text (no control, bidi-override or invisible characters), shortened to
+    MAX_TITLE_CHARS; never empty."""
+    cleaned = clean_name(title or "", MAX_TITLE_CHARS)
     if not cleaned:
-        raise InputError("A document needs a title.")
-    if len(cleaned) > MAX_TITLE_CHARS:
-        raise InputError(f"The title is {len(cleaned)} characters; keep it under {MAX_TITLE_CHARS}.")
+        raise InputError("A document needs a title (one with visible characters).")
     return cleaned
 
 
 def safe_filename(name: str) -> tuple[str, list[str]]:
-    """The base name of an uploaded file, with notes when directories or control characters were removed.
-
-    Names may still contain HTML characters: they are stored as given and always rendered as text.
-    """
+    """The base name of an uploaded file, cleaned for showing (control and bidi characters removed, long
+    names shortened keeping the extension), with notes on what changed. The caller keeps the original."""
     notes: list[str] = []
     raw = name or ""
     base = PurePath(raw.replace("\\", "/")).name
     if base != raw:
         notes.append(f"The file name contained path separators; kept only {base!r}.")
-    cleaned = _CONTROL.sub("", base).strip()
-    if cleaned != base:
-        notes.append("Control characters were removed from the file name.")
-    if not cleaned or cleaned in {".", ".."}:
+    path = PurePath(base)
+    suffix = path.suffix if len(path.suffix) <= 10 else ""
+    stem = clean_name(base[: len(base) - len(suffix)] if suffix else base, MAX_FILENAME_CHARS - len(suffix))
+    cleaned = stem + clean_name(suffix, 10) if stem else ""
+    if not cleaned or cleaned in {".", ".."} or not stem.strip("."):
         raise InputError(f"The file name {raw!r} has no usable name in it: rename the file and try again.")
-    return cleaned[:255], notes
+    if cleaned != base:
+        notes.append(f"File name shown as {cleaned!r} (control or direction characters removed, or shortened).")
+    return cleaned, notes
 
 
 def decode_bytes(data: bytes, encoding: str | None = None) -> str:
@@ -130,22 +138,122 @@ def _guess_encoding(data: bytes) -> str | None:
     return best.encoding if best is not None else None
 
 
-def docx_text(data: bytes) -> str:
-    """Paragraph text of a .docx, one paragraph per line, tables included row by row."""
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+XML_BUDGET = 12  # XML parts may unpack to at most this many times the text limit, in all
+MAX_XML_RATIO = 200  # Word's XML compresses ~5-20x; 200x and more is a zip bomb, not a document
 
+
+def check_docx_zip(data: bytes, max_bytes: int) -> None:
+    """Refuse a .docx whose zip declares more than it could need before anything is inflated: XML parts
+    over XML_BUDGET x the text limit in all (markup is ~10x the text), any part compressed more than
+    MAX_XML_RATIO : 1, other parts (images) over 4x the text limit, or XML with a DOCTYPE (entities
+    are how XML bombs expand; Word never writes one). python-docx reads every part into memory, so
+    this bounds its memory: the declared sizes are what zipfile will inflate at most."""
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
         raise InputError(f"The .docx file is corrupt or not a Word document ({exc.__class__.__name__}).") from exc
-    except Exception as exc:  # lxml errors and friends: any failure to parse is the file's fault
-        raise InputError(f"The .docx file could not be read: {exc}") from exc
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append("\t".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
+    if len(members) > 2000:
+        raise InputError(f"The .docx file holds {len(members)} parts; a Word document has far fewer.")
+    xml = [m for m in members if m.filename.endswith((".xml", ".rels"))]
+    xml_total = sum(m.file_size for m in xml)
+    other_total = sum(m.file_size for m in members) - xml_total
+    if xml_total > XML_BUDGET * max_bytes or other_total > 4 * max_bytes:
+        declared = (xml_total + other_total) / 1_000_000
+        raise InputError(
+            f"The .docx file declares {declared:.0f} MB when unpacked, more than a document within the "
+            f"{max_bytes / 1_000_000:.1f} MB text limit needs; it was not opened."
+        )
+    for m in xml:
+        if m.file_size > 1_000_000 and m.file_size > MAX_XML_RATIO * max(m.compress_size, 1):
+            raise InputError(
+                f"The .docx part {m.filename} would unpack {m.file_size // max(m.compress_size, 1)} times larger "
+                "than it is stored: a zip bomb, not a Word document. It was not opened."
+            )
+        with archive.open(m) as part:
+            prolog = part.read(2048)
+        if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
+            raise InputError(f"The .docx part {m.filename} declares a DOCTYPE or entities; Word never does.")
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+
+
+def docx_text(data: bytes, max_bytes: int) -> str:
+    """Paragraph text of a .docx, one paragraph per line, then tables row by row (cells joined by tabs).
+
+    The zip is checked first (check_docx_zip); the document part is then parsed as a stream (lxml
+    iterparse, entities never resolved, no network), each paragraph dropped once read, so memory stays
+    flat whatever the markup: python-docx's whole-tree parse took over 500 MB on 24 MB of tiny paragraphs."""
+    from lxml import etree
+
+    check_docx_zip(data, max_bytes)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    part = _main_part(archive, etree)
+    lines: list[str] = []
+    rows: list[str] = []
+    cells: list[str] = []
+    cell: list[str] = []
+    table_depth = 0
+    try:
+        with archive.open(part) as stream:
+            events = etree.iterparse(
+                stream, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False
+            )
+            for event, el in events:
+                tag = el.tag
+                if event == "start":
+                    table_depth += tag == W + "tbl"
+                    continue
+                if tag == W + "p":
+                    text = _paragraph_text(el)
+                    (cell if table_depth else lines).append(text)
+                elif tag == W + "tc":
+                    cells.append("\n".join(cell))
+                    cell = []
+                elif tag == W + "tr":
+                    rows.append("\t".join(cells))
+                    cells = []
+                elif tag == W + "tbl":
+                    table_depth -= 1
+                else:
+                    continue
+                if not table_depth or tag == W + "tr":
+                    el.clear()
+                    while el.getprevious() is not None:
+                        del el.getparent()[0]
+    except (etree.XMLSyntaxError, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"The .docx file could not be read: {exc.__class__.__name__}: {exc}") from exc
+    return "\n".join(lines + rows)
+
+
+def _paragraph_text(p: Any) -> str:  # noqa: ANN401 - an lxml element
+    """A paragraph's text as python-docx gives it: runs' text, tabs and breaks; deleted text left out."""
+    out = []
+    for el in p.iter(W + "t", W + "tab", W + "br", W + "cr"):
+        if el.tag == W + "t":
+            out.append(el.text or "")
+        elif el.tag == W + "tab":
+            out.append("\t")
+        else:
+            out.append("\n")
+    return "".join(out)
+
+
+def _main_part(archive: zipfile.ZipFile, etree: Any) -> str:  # noqa: ANN401 - the lxml.etree module
+    """The document part the package's relationships name (word/document.xml in every Word file)."""
+    try:
+        with archive.open("_rels/.rels") as f:
+            rels = etree.parse(f, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except (KeyError, etree.XMLSyntaxError) as exc:
+        raise InputError(f"The .docx file is corrupt or not a Word document ({exc.__class__.__name__}).") from exc
+    for rel in rels.getroot():
+        if rel.get("Type") == _OFFICE_DOCUMENT and rel.get("TargetMode") != "External":
+            target = (rel.get("Target") or "").lstrip("/")
+            if target in archive.namelist():
+                return target
+    raise InputError("The .docx file is corrupt or not a Word document (no main document part).")
 
 
 def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = None) -> UploadedDocument:
@@ -164,11 +272,13 @@ def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = N
             f"{filename!r} is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB of text."
         )
     try:
-        raw = docx_text(data) if suffix == ".docx" else decode_bytes(data, encoding)
+        raw = docx_text(data, max_bytes) if suffix == ".docx" else decode_bytes(data, encoding)
         prepared = prepare_text(raw, max_bytes)
     except InputError as exc:
         raise InputError(f"{filename!r}: {exc}") from exc
     title = unicodedata.normalize("NFC", PurePath(filename).stem) or filename
+    # The record keeps the name as uploaded (minus any path and NUL); titles and listings show the clean one.
+    original = clean_text(PurePath((name or "").replace("\\", "/")).name).text[:1000] or filename
     return UploadedDocument(
-        title=clean_title(title), filename=filename, text=prepared.text, notes=tuple(notes) + prepared.notes
+        title=clean_title(title), filename=original, text=prepared.text, notes=tuple(notes) + prepared.notes
     )

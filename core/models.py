@@ -99,6 +99,9 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.WRITER)
     password_hash: Optional[str] = None
     simulated: bool = Field(default=False)
+    # Set for people made by an import ("r3:ann1"): an import finds its own annotators by this, never an
+    # existing person by name.
+    import_key: Optional[str] = Field(default=None, index=True, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 

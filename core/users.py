@@ -10,6 +10,9 @@ from sqlmodel import Session, select
 
 from core.errors import InputError, NotFoundError
 from core.models import ROLES, Role, User
+from core.text.clean import clean_name
+
+MAX_NAME_CHARS = 100
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -31,9 +34,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 def create_user(
     session: Session, name: str, role: str = Role.WRITER, password: str | None = None, *, simulated: bool = False
 ) -> User:
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise InputError("A user name must have 1 to 100 characters.")
+    name = user_name(name)
     if role not in ROLES:
         raise InputError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
     if session.exec(select(User).where(User.name == name)).first() is not None:
@@ -46,7 +47,16 @@ def create_user(
     return user
 
 
+def user_name(name: str) -> str:
+    """A user name as plain one-line text (no control or bidi characters), shortened to MAX_NAME_CHARS."""
+    cleaned = clean_name(name or "", MAX_NAME_CHARS)
+    if not cleaned:
+        raise InputError("A user name needs at least one visible character.")
+    return cleaned
+
+
 def get_or_create_user(session: Session, name: str, role: str = Role.WRITER, *, simulated: bool = False) -> User:
+    name = user_name(name)
     user = session.exec(select(User).where(User.name == name)).first()
     return user or create_user(session, name, role, simulated=simulated)
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from core.access import Actor
 from core.errors import RedraftError
 from core.services import accounts, worker
+from ui.text import md_escape
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,7 +61,7 @@ def login_form() -> None:
                 st.session_state.user_id = accounts.sign_in(engine(), name, password)
                 st.rerun()
             except RedraftError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))  # the message quotes the name typed: text, not Markdown
 
 
 def user_switcher() -> None:

@@ -11,6 +11,7 @@ from core.cli._common import engine_for, print_json
 from core.db import session_scope
 from core.errors import InputError, RedraftError
 from core.models import id_of
+from core.text.clean import terminal_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["document", "r3"], default="document")
     p.add_argument("--encoding", help="text encoding of the files (default: UTF-8)")
     p.add_argument("--title", help="title for a single imported document")
+    p.add_argument(
+        "--skip-bad", action="store_true", help="r3: import the good files even if some are refused (reported)"
+    )
+    p.add_argument(
+        "--map-user",
+        action="append",
+        default=[],
+        metavar="NAME=EXISTING",
+        help="r3: file annotator NAME's decisions under the existing user EXISTING (default: a user of its own)",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("list", help="list documents")
@@ -32,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("document", type=int)
     p.add_argument("--versions", action="store_true", help="list versions instead of printing the text")
     p.add_argument("--version", type=int, help="print this version's text")
+    p.add_argument("--raw", action="store_true", help="print control characters as they are (default: escaped)")
     p.set_defaults(func=cmd_show)
 
 
@@ -45,10 +57,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.format == "r3":
         from core.data.r3 import import_r3_paths  # the R3 importer lives with the exports
 
+        user_map = {}
+        for item in args.map_user:
+            name, sep, existing = item.partition("=")
+            if not sep or not name or not existing:
+                raise InputError(f"--map-user {item!r}: write NAME=EXISTING (a log's annotator = an existing user).")
+            user_map[name] = existing
         engine = engine_for(args)
-        summary = import_r3_paths(engine, args.files)
+        summary = import_r3_paths(engine, args.files, skip_bad=args.skip_bad, user_map=user_map)
         print_json(summary)
-        return 0
+        for problem in summary["refused"]:
+            print(terminal_safe(f"refused: {problem}"), file=sys.stderr)
+        return 1 if summary["refused"] and not args.skip_bad else 0
     if args.title and len(args.files) > 1:
         raise InputError("--title works with one file only.")
     engine = engine_for(args)
@@ -57,7 +77,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
+            print(terminal_safe(f"{path}: cannot read ({exc.strerror})"), file=sys.stderr)
             failed += 1
             continue
         try:
@@ -65,9 +85,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 doc = documents.import_file(s, path.name, data, encoding=args.encoding)
                 if args.title:
                     documents.rename_document(s, id_of(doc), args.title)
-                print(f"{doc.id}\t{doc.title}")
+                print(f"{doc.id}\t{terminal_safe(doc.title, one_line=True)}")
         except RedraftError as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
+            print(terminal_safe(f"{path}: {exc}"), file=sys.stderr)
             failed += 1
     return 1 if failed else 0
 
@@ -80,7 +100,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             print_json(r.__dict__)
         return 0
     for r in rows:
-        print(f"{r.id}\t{r.title}\t{r.versions} version(s)\t{r.characters} chars\t{r.updated_at:%Y-%m-%d %H:%M}")
+        # Titles are clean when stored; older rows may not be: a terminal shows them, never obeys them.
+        title = terminal_safe(r.title, one_line=True)
+        print(f"{r.id}\t{title}\t{r.versions} version(s)\t{r.characters} chars\t{r.updated_at:%Y-%m-%d %H:%M}")
     return 0
 
 
@@ -96,7 +118,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                 raise InputError(f"Version {args.version} belongs to another document.")
         else:
             version = documents.head_version(s, args.document)
-        sys.stdout.write(version.text)
-        if not version.text.endswith("\n"):
+        text = version.text if args.raw else terminal_safe(version.text)
+        sys.stdout.write(text)
+        if not text.endswith("\n"):
             sys.stdout.write("\n")
     return 0

@@ -21,15 +21,22 @@ from core.errors import InputError
 from core.text.edits import Edit, apply_edits, span_to_edits, widen_to_whitespace
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _text(value: Any, where: str) -> str:  # noqa: ANN401
+    """An action's text: a number or an object where text belongs is refused, never stringified."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{where} must be text, not {type(value).__name__} ({str(value)[:40]!r})")
+    return value
 
 
 def _intent(action: Mapping[str, Any]) -> str | None:
     intent = action.get("major_intent")
     if intent is None:
         return None
-    intent = str(intent).strip().lower()
+    if not isinstance(intent, str):
+        raise InputError(f"major_intent must be text, not {type(intent).__name__}")
+    intent = intent.strip().lower()
     return intent or None
 
 
@@ -49,11 +56,13 @@ def edits_from_actions(
     edits: list[tuple[Edit, int]] = []
     n = len(before_text)
     for k, action in enumerate(actions):
-        try:
-            start, end = int(action["start_char_pos"]), int(action["end_char_pos"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"edit action {k} has no valid start_char_pos/end_char_pos") from exc
-        before, after = _text(action.get("before")), _text(action.get("after"))
+        if not isinstance(action, Mapping):
+            raise InputError(f"edit action {k} is not an object")
+        start, end = action.get("start_char_pos"), action.get("end_char_pos")
+        if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or isinstance(end, bool):
+            raise InputError(f"edit action {k} has no valid start_char_pos/end_char_pos (whole numbers)")
+        before = _text(action.get("before"), f"edit action {k} before")
+        after = _text(action.get("after"), f"edit action {k} after")
         if not 0 <= start <= end <= n:
             raise InputError(
                 f"edit action {k} spans {start}-{end} but the text has {n} characters; "

@@ -4,7 +4,6 @@ directions (core.data.r3_import, core.data.r3_export) share. See core.data.r3 fo
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -14,6 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.config import load_settings
+from core.data.r3_schema import (
+    Limits,
+    RoundModel,
+    RoundRecordModel,
+    SessionTopModel,
+    check_rounds,
+    check_strings,
+    parse_json,
+    parse_literal,
+    read_log_text,
+    validate,
+)
 from core.errors import InputError
 
 DEFAULT_ANNOTATOR = "r3-annotator"
@@ -71,20 +83,17 @@ class SessionLog:
     key: str = ""  # content hash: the same session imported twice is found and skipped
 
 
-def _literal(value: Any, where: str) -> Any:  # noqa: ANN401 - JSON value
+def _literal(value: Any, where: str, limits: Limits) -> Any:  # noqa: ANN401 - JSON value
     """A JSON value, or a string holding a Python literal of one (as R3 saved some rounds)."""
     if isinstance(value, str):
-        try:
-            return ast.literal_eval(value)
-        except (ValueError, SyntaxError) as exc:
-            raise InputError(f"{where} is a string but not a Python literal: {exc}") from exc
+        return parse_literal(value, where, limits)
     return value
 
 
-def _load_records(path: Path) -> list[Any]:
-    text = path.read_text(encoding="utf-8")
+def _load_records(path: Path, limits: Limits) -> list[Any]:
+    text = read_log_text(path, limits)
     try:
-        return [json.loads(text)]
+        return [parse_json(text, path.name, limits)]
     except ValueError:
         pass
     records = []
@@ -92,15 +101,16 @@ def _load_records(path: Path) -> list[Any]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(parse_json(line, f"{path.name}:{n}", limits))
         except ValueError:
-            try:
-                records.append(ast.literal_eval(line))
-            except (ValueError, SyntaxError) as exc:
-                raise InputError(f"{path.name}:{n} is neither JSON nor a Python literal ({exc}).") from exc
+            records.append(parse_literal(line, f"{path.name}:{n}", limits))
     if not records:
         raise InputError(f"{path.name} holds no records.")
     return records
+
+
+def default_limits() -> Limits:
+    return Limits.for_documents(load_settings().max_document_bytes)
 
 
 def annotator_from(path: Path) -> str:
@@ -133,7 +143,7 @@ def _round_from_doc(doc: Mapping[str, Any], depth: int | None, meta: dict[str, A
     known = {"doc_id", "before_revision", "after_revision", "edit_actions", "after_human_evaluation"}
     return RoundLog(
         depth=depth,
-        before=str(doc["before_revision"]),
+        before=doc["before_revision"],
         after_revision=doc.get("after_revision"),
         after_human=doc.get("after_human_evaluation"),
         actions=[dict(a) for a in actions],
@@ -142,17 +152,20 @@ def _round_from_doc(doc: Mapping[str, Any], depth: int | None, meta: dict[str, A
     )
 
 
-def parse_session(data: Mapping[str, Any], path: Path) -> SessionLog:
-    """A whole-session record (top-level rev_depth_k keys)."""
+def parse_session(data: Mapping[str, Any], path: Path, limits: Limits | None = None) -> SessionLog:
+    """A whole-session record (top-level rev_depth_k keys), validated (InputError naming the field)."""
+    limits = limits or default_limits()
+    validate(SessionTopModel, data, path.name)
     depths = sorted((int(m.group(1)), k) for k in data if (m := _DEPTH_KEY.match(k)))
+    check_rounds(len(depths), path.name, limits)
     rounds: list[RoundLog] = []
     initial: str | None = None
     doc_id = None
     zero_meta: dict[str, Any] = {}
     for depth, key in depths:
-        value = _literal(data[key], f"{path.name} {key}")
-        if not isinstance(value, Mapping) or not isinstance(value.get("doc"), Mapping):
-            raise InputError(f"{path.name} {key} has no `doc` object.")
+        value = _literal(data[key], f"{path.name} {key}", limits)
+        validate(RoundModel, value, path.name, key)
+        check_strings(value, path.name, limits, key)
         doc = value["doc"]
         doc_id = doc_id or doc.get("doc_id")
         meta = {k: v for k, v in value.items() if k != "doc"}
@@ -167,6 +180,7 @@ def parse_session(data: Mapping[str, Any], path: Path) -> SessionLog:
     if not rounds:
         raise InputError(f"{path.name} has no rounds with edit actions.")
     top = {k: v for k, v in data.items() if not _DEPTH_KEY.match(k)}
+    check_strings(top, path.name, limits)
     top["rev_depth_0"] = zero_meta
     top["depth_keys_as_strings"] = [k for _, k in depths if isinstance(data[k], str)]
     return SessionLog(
@@ -198,8 +212,10 @@ def _chain(rounds: list[RoundLog]) -> list[RoundLog]:
     return ordered
 
 
-def read_paths(paths: Iterable[str | Path]) -> tuple[list[SessionLog], list[str]]:
-    """Sessions in the given files and folders (folders: every .json/.jsonl inside), and the problems met."""
+def read_paths(paths: Iterable[str | Path], limits: Limits | None = None) -> tuple[list[SessionLog], list[str]]:
+    """Sessions in the given files and folders (folders: every .json/.jsonl inside), and the problems met:
+    one per refused file, naming it and the field (a file is read whole or not at all)."""
+    limits = limits or default_limits()
     files: list[Path] = []
     problems: list[str] = []
     for p in map(Path, paths):
@@ -212,17 +228,29 @@ def read_paths(paths: Iterable[str | Path]) -> tuple[list[SessionLog], list[str]
     sessions: list[SessionLog] = []
     per_round: dict[tuple[str, str], list[tuple[RoundLog, Path]]] = {}
     for path in files:
+        found: list[SessionLog] = []
+        rounds: list[tuple[tuple[str, str], RoundLog]] = []
         try:
-            for rec in _load_records(path):
-                rec = _literal(rec, path.name)
+            records = _load_records(path, limits)
+            check_rounds(len(records), path.name, limits)
+            for rec in records:
+                rec = _literal(rec, path.name, limits)
                 if not isinstance(rec, Mapping):
                     raise InputError(f"{path.name}: a record is not an object.")
                 if any(_DEPTH_KEY.match(k) for k in rec):
-                    s = parse_session(rec, path)
+                    s = parse_session(rec, path, limits)
                     s.key = _content_key(rec)
-                    sessions.append(s)
+                    found.append(s)
                     continue
-                doc = _literal(rec["doc"], path.name) if "doc" in rec else rec
+                validate(RoundRecordModel, rec, path.name)
+                if "doc" in rec:
+                    doc = _literal(rec["doc"], path.name, limits)
+                    validate(RoundModel, {**rec, "doc": doc}, path.name)
+                else:
+                    doc = rec
+                    validate(RoundModel, {"doc": doc}, path.name)
+                check_strings(doc, path.name, limits, "doc")
+                check_strings({k: v for k, v in rec.items() if k != "doc"}, path.name, limits)
                 depth = next(
                     (
                         doc.get(k) or rec.get(k)
@@ -237,9 +265,14 @@ def read_paths(paths: Iterable[str | Path]) -> tuple[list[SessionLog], list[str]
                 rlog = _round_from_doc(doc, int(depth) if depth is not None else None, meta, path.name)
                 rlog.meta["_file"] = path.name
                 annotator = rec.get("annotator") or annotator_from(path)
-                per_round.setdefault((str(annotator), str(doc.get("doc_id") or path.stem)), []).append((rlog, path))
+                rounds.append(((str(annotator), str(doc.get("doc_id") or path.stem)), rlog))
         except (InputError, OSError, KeyError, TypeError, ValueError) as exc:
-            problems.append(f"{path}: {exc}")
+            message = str(exc)  # most already start with the file's name
+            problems.append(f"{path.parent / message}" if message.startswith(path.name) else f"{path}: {message}")
+            continue  # nothing from a refused file
+        sessions += found
+        for group, rlog in rounds:
+            per_round.setdefault(group, []).append((rlog, path))
     for (annotator, doc_id), items in per_round.items():
         ordered = _chain([r for r, _ in items])
         first_path = items[0][1]

@@ -5,7 +5,7 @@ decisions (see core.data.r3 for the format and what is kept aside for the way ba
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core import decisions, documents
+from core import decisions, documents, users
 from core.data.iterater import edits_from_actions
 from core.data.r3_format import KNOWN_ACTION_KEYS, SessionLog, action_type, intent_of, read_paths, representation
 from core.db import session_scope
 from core.decisions import Action
-from core.errors import InputError
+from core.errors import InputError, NotFoundError
+from core.files import clean_title
 from core.models import (
     Document,
     ProposerSpec,
@@ -37,6 +38,7 @@ from core.models import Edit as EditRow
 from core.proposers.base import SpecData
 from core.proposers.registry import spec_fingerprint
 from core.revision import feedback
+from core.text.clean import shorten
 
 IMPORTED_KIND = "imported"  # a spec that only labels where edits came from; it cannot propose
 STOP_IMPORTED = "imported from an R3 log"
@@ -51,12 +53,28 @@ def _decision_action(value: Any) -> Action | None:  # noqa: ANN401
     return None
 
 
-def _user(session: Session, name: str) -> User:
-    user = session.exec(select(User).where(User.name == name)).first()
-    if user is None:
-        user = User(name=name, role=Role.ANNOTATOR)
-        session.add(user)
-        session.flush()
+def _user(session: Session, annotator: str, user_map: Mapping[str, str]) -> User:
+    """The user an annotator's decisions are filed under: the person named for it in user_map, else the
+    import's own user for it (import_key "r3:NAME"), never an existing person who shares the name."""
+    if annotator in user_map:
+        try:
+            return users.get_by_name(session, user_map[annotator])
+        except NotFoundError as exc:
+            raise InputError(f"--map-user {annotator}={user_map[annotator]}: {exc}") from None
+    key = f"r3:{annotator}"[:300]
+    user = session.exec(select(User).where(User.import_key == key)).first()
+    if user is not None:
+        return user
+    base = users.user_name(annotator)
+    name = base
+    for n in range(1, 1000):
+        if session.exec(select(User).where(User.name == name)).first() is None:
+            break
+        suffix = " (R3 import)" if n == 1 else f" (R3 import {n})"
+        name = shorten(base, users.MAX_NAME_CHARS - len(suffix)) + suffix
+    user = User(name=name, role=Role.ANNOTATOR, import_key=key)
+    session.add(user)
+    session.flush()
     return user
 
 
@@ -82,7 +100,7 @@ def _document(
     project_id = project_id or id_of(documents.default_project(session))
     candidates = session.exec(
         select(Document)
-        .where(Document.project_id == project_id, Document.title == log.doc_id)
+        .where(Document.project_id == project_id, Document.title == clean_title(log.doc_id))
         .order_by(col(Document.id))
     ).all()
     for doc in candidates:
@@ -118,8 +136,23 @@ class ImportCounts:
     accepted: int = 0
     rejected: int = 0
     undecided: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already imported
+    refused: list[str] = field(default_factory=list)  # files not imported, with the reason
     by_depth: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def merge(self, other: ImportCounts) -> None:
+        self.sessions += other.sessions
+        self.threads += other.threads
+        self.rounds += other.rounds
+        self.edits += other.edits
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+        self.undecided += other.undecided
+        self.skipped += other.skipped
+        for depth, tally in other.by_depth.items():
+            mine = self.by_depth.setdefault(depth, {})
+            for k, v in tally.items():
+                mine[k] = mine.get(k, 0) + v
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,14 +167,19 @@ class ImportCounts:
             "undecided": self.undecided,
             "by_depth": {str(k): v for k, v in sorted(self.by_depth.items())},
             "skipped": self.skipped,
+            "refused": self.refused,
         }
 
 
 def import_session(
-    session: Session, log: SessionLog, counts: ImportCounts, project_id: int | None = None
+    session: Session,
+    log: SessionLog,
+    counts: ImportCounts,
+    project_id: int | None = None,
+    user_map: Mapping[str, str] | None = None,
 ) -> Thread | None:
     """Store one session as a finished thread; None (and a note in counts.skipped) if it was imported before."""
-    user_id = id_of(_user(session, log.annotator))
+    user_id = id_of(_user(session, log.annotator, user_map or {}))
     doc, first, created = _document(session, log, project_id, user_id)
     doc_id = id_of(doc)
     if _already_imported(session, doc_id, user_id, log.key):
@@ -256,18 +294,45 @@ def import_session(
     return thread
 
 
-def import_r3_paths(engine: Engine, paths: Iterable[str | Path], project_id: int | None = None) -> dict[str, Any]:
-    """Import every R3/IteraTeR log in the given files and folders; one transaction per session, so a bad
-    file is reported and skipped without losing the others. Returns a summary (counts, per-depth
-    accept/reject tallies, skipped files with reasons)."""
+def import_r3_paths(
+    engine: Engine,
+    paths: Iterable[str | Path],
+    project_id: int | None = None,
+    *,
+    skip_bad: bool = False,
+    user_map: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Import every R3/IteraTeR log in the given files and folders, each file whole or not at all.
+
+    Every file is read and validated first. By default one refused file means nothing is imported (the
+    summary's "refused" names each file and field); with skip_bad the others are imported, one
+    transaction per file. Annotators get their own users unless user_map maps a log's annotator name to
+    an existing person. Returns a summary (counts, per-depth tallies, refused and skipped files)."""
     sessions, problems = read_paths(paths)
-    counts = ImportCounts(skipped=list(problems))
-    for log in sessions:
-        try:
-            with session_scope(engine) as s:
-                import_session(s, log, counts, project_id)
-        except InputError as exc:
-            counts.skipped.append(f"{log.source}: {exc}")
     if not sessions and not problems:
         raise InputError("No R3 logs found in the given paths (.json or .jsonl files).")
+    counts = ImportCounts(refused=list(problems))
+    if problems and not skip_bad:
+        counts.refused.append("nothing was imported (use --skip-bad to import the other files)")
+        return counts.as_dict()
+    by_file: dict[str, list[SessionLog]] = {}
+    for log in sessions:
+        by_file.setdefault(log.source, []).append(log)
+    groups = list(by_file.values()) if skip_bad else [sessions]
+    for group in groups:
+        done = ImportCounts()
+        try:
+            with session_scope(engine) as s:
+                for log in group:
+                    try:
+                        import_session(s, log, done, project_id, user_map)
+                    except InputError as exc:
+                        raise InputError(f"{log.source}: {exc}") from exc
+        except InputError as exc:
+            counts.refused.append(str(exc))
+            if not skip_bad:
+                counts.refused.append("nothing was imported (use --skip-bad to import the other files)")
+                return counts.as_dict()
+            continue
+        counts.merge(done)
     return counts.as_dict()

@@ -39,6 +39,7 @@ import httpx
 
 from core.errors import InputError
 from core.proposers.base import SpecData
+from core.proposers.bounded import BoundedStream, connect_timeout
 
 log = logging.getLogger(__name__)
 
@@ -330,16 +331,18 @@ class _GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
+        # Every read and write then honours the deadline and cancel of the request (core.proposers.bounded).
+        timeout = connect_timeout(timeout)
         try:
             addresses = self.guard.judge(host, port, f"a connection to {host} port {port}")
         except OSError as exc:
             raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
         if addresses is None:  # allowed by name: connect as usual
-            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+            return BoundedStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
         error: httpcore.ConnectError | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+                return BoundedStream(super().connect_tcp(str(address), port, timeout, local_address, socket_options))
             except httpcore.ConnectError as exc:
                 error = exc
         assert error is not None  # judge returns at least one address

@@ -1,17 +1,22 @@
 """Kind openai: any server speaking the OpenAI chat-completions API (vLLM, TGI, Ollama, llama.cpp server,
 OpenAI itself): `POST {base_url}/chat/completions`, one prompt per sentence (the same prompt as hf-chat).
 
-Requests run concurrently (the server batches them, as vLLM and TGI do); each has a timeout, and
+Requests run concurrently (the server batches them, as vLLM and TGI do); each is bounded as a whole
+(timeout_s, and the round's deadline: not per byte, so a server dripping one byte at a time cannot
+hold a round) and stops within a fraction of a second of Cancel (core.proposers.bounded); and
 429 / 5xx / connection errors / timeouts are retried with exponential backoff (honouring Retry-After)
 a bounded number of times, after which the request fails with a ProposerError that says what to check.
+A Retry-After longer than max_backoff_s or than the time left fails at once, saying what the server asked.
 Other 4xx answers fail at once (a wrong key or model does not get better by retrying). A 200 answer
-that is not a chat completion (not JSON, no choices, no content) is dropped with its reason; a reply
+is validated against the chat-completions schema (core.proposers.replies); one that is not a chat
+completion (not JSON, wrong schema, numbers for text, over 1 MB) is dropped with its reason; a reply
 that is, goes through the same parsing and guards as hf-chat, and is cached the same way.
 
 Spec: model = the server's model name. Params (all optional):
   base_url: $OPENAI_BASE_URL or "https://api.openai.com/v1"   e.g. "http://localhost:8000/v1" for vLLM
   api_key_env: "OPENAI_API_KEY"   name of the environment variable holding the key (no key: no header)
-  timeout_s: 60                   per HTTP request; the request's own timeout_s bounds the whole call
+  timeout_s: 60                   per HTTP request, first to last byte; the round's deadline bounds all
+  stream: false                   ask for server-sent events (the reply is read and validated the same way)
   max_retries: 3                  retries after the first attempt
   backoff_s: 0.5, max_backoff_s: 8   wait backoff_s * 2**attempt between attempts, at most max_backoff_s
   concurrency: 4                  requests in flight at once
@@ -31,17 +36,21 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from core.errors import InputError, ProposerError
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData
+from core.proposers.bounded import RequestStopped, bounded
 from core.proposers.cache import cache_key
 from core.proposers.endpoints import EndpointGuard, guarded_client
 from core.proposers.guards import GuardSettings
 from core.proposers.prompts import DEFAULT_MAX_AVOID, DEFAULT_MAX_EXAMPLES, build_messages
 from core.proposers.registry import spec_fingerprint
+from core.proposers.replies import MAX_REPLY_BYTES, BadReply, Reply, read_completion, read_stream, snippet
 from core.proposers.rewrites import (
     SHARED_CACHE,
     Budget,
@@ -92,6 +101,7 @@ class OpenAIProposer:
         self.temperature = float(params.get("temperature", 0.0))
         self.max_tokens_field = str(params.get("max_tokens_field", "max_tokens"))
         self.logprobs = bool(params.get("logprobs", False))
+        self.stream = bool(params.get("stream", False))
         extra = params.get("extra_body") or {}
         if not isinstance(extra, Mapping):
             raise InputError('params["extra_body"] must be an object of extra request fields, e.g. {"top_p": 1}.')
@@ -158,7 +168,7 @@ class OpenAIProposer:
             "messages": job.prompt,
             "temperature": self.temperature,
             self.max_tokens_field: self.budget.tokens(sentence_tokens),
-            "stream": False,
+            "stream": self.stream,
             **({"logprobs": True} if self.logprobs else {}),
             **self.extra_body,
         }
@@ -171,7 +181,10 @@ class OpenAIProposer:
         cancel: threading.Event | None,
         stop: threading.Event,
     ) -> Generated | _Failed | _Skipped:
-        """One sentence's chat completion, with retries; raises ProposerError once retries are spent."""
+        """One sentence's chat completion, with retries; raises ProposerError once retries are spent.
+
+        Each attempt is bounded as a whole (timeout_s, and the round's deadline), not per byte, and
+        stops within POLL_S of cancel or of another request's failure (core.proposers.bounded)."""
         body = self._body(job)
         last = ""
         for attempt in range(self.max_retries + 1):
@@ -185,25 +198,42 @@ class OpenAIProposer:
                 timeout = min(timeout, left)
             retry_after = None
             try:
-                response = client.post(self.url, json=body, timeout=timeout)
+                with bounded(time.monotonic() + timeout, (stop, cancel)):
+                    answer = self._post(client, body, timeout)
+            except RequestStopped:
+                return _Skipped()
             except httpx.TimeoutException:
                 if deadline is not None and deadline - time.monotonic() <= 0:
                     return _Failed("timeout: the server did not answer before the request's deadline")
                 last = f"no answer within {timeout:.3g} s"
             except httpx.TransportError as exc:
                 last = f"connection error: {type(exc).__name__}: {exc}"
+            except _TooLong as exc:
+                return _Failed(str(exc))
             else:
-                if response.status_code < 400:
-                    return _read_completion(response)
-                if response.status_code not in RETRY_STATUS:
-                    raise ProposerError(self._client_error(response))
-                last = f"HTTP {response.status_code}: {_snippet(response.text)}"
-                retry_after = _retry_after(response)
+                if answer.status < 400:
+                    return _generated(read_stream(answer.raw) if self.stream else read_completion(answer.raw))
+                if answer.status not in RETRY_STATUS:
+                    raise ProposerError(self._client_error(answer.status, answer.text))
+                last = f"HTTP {answer.status}: {snippet(answer.text)}"
+                retry_after = retry_after_s(answer.headers)
+                if retry_after is not None:
+                    last += f" (it asked to retry after {retry_after:g} s)"
             if attempt == self.max_retries:
                 break
             wait = min(self.max_backoff_s, self.backoff_s * 2**attempt)
             if retry_after is not None:
-                wait = min(self.max_backoff_s, max(wait, retry_after))
+                time_left = None if deadline is None else deadline - time.monotonic()
+                if retry_after > self.max_backoff_s or (time_left is not None and retry_after > time_left):
+                    limit = f"max_backoff_s is {self.max_backoff_s:g} s" + (
+                        f" and {time_left:.0f} s are left before the round's deadline" if time_left is not None else ""
+                    )
+                    raise ProposerError(
+                        f"The chat-completions server at {self.url} answered {last.split(' (it asked')[0]} and "
+                        f"asked to retry after {retry_after:g} s (Retry-After); not waiting that long ({limit}). "
+                        "Try again later, or use a server with capacity."
+                    )
+                wait = max(wait, retry_after)
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
             # Wake early on cancel or on another request's failure.
@@ -215,55 +245,64 @@ class OpenAIProposer:
             "Check that the server is running and reachable, or raise timeout_s / max_retries."
         )
 
-    def _client_error(self, response: httpx.Response) -> str:
-        code = response.status_code
+    def _post(self, client: httpx.Client, body: dict[str, Any], timeout: float) -> _Answer:
+        """One request's answer, reading at most MAX_REPLY_BYTES."""
+        with client.stream("POST", self.url, json=body, timeout=timeout) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise _TooLong(
+                        f"unparseable server reply (more than {MAX_REPLY_BYTES // 1000} kB for one sentence)"
+                    )
+                chunks.append(chunk)
+        raw = b"".join(chunks)
+        return _Answer(response.status_code, raw, dict(response.headers))
+
+    def _client_error(self, code: int, text: str) -> str:
         hint = {
             401: f"check the API key in the environment variable {self.api_key_env}",
             403: f"check the API key in the environment variable {self.api_key_env} and its permissions",
             404: f"check base_url (usually ending in /v1) and the model name {self.spec.model!r}",
         }.get(code, "check the model name and parameters")
-        return f"The chat-completions server at {self.url} answered HTTP {code}: {_snippet(response.text)}; {hint}."
+        return f"The chat-completions server at {self.url} answered HTTP {code}: {snippet(text)}; {hint}."
 
 
-def _snippet(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    raw: bytes
+    headers: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        return self.raw[:4000].decode("utf-8", "replace")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: fall back on our own backoff
+class _TooLong(Exception):
+    """The reply was longer than any answer for one sentence."""
 
 
-def _read_completion(response: httpx.Response) -> Generated | _Failed:
-    """The reply text of a chat completion, or why the answer is not one."""
-    try:
-        data = response.json()
-    except ValueError:
-        return _Failed(f"unparseable server reply (not JSON): {_snippet(response.text, 80)!r}")
-    choices = data.get("choices") if isinstance(data, dict) else None
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return _Failed(f"unparseable server reply (no choices): {_snippet(response.text, 80)!r}")
-    message = choices[0].get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    if not isinstance(content, str):
-        return _Failed(f"unparseable server reply (no message content): {_snippet(response.text, 80)!r}")
-    return Generated(text=content, hit_limit=choices[0].get("finish_reason") == "length", score=_score(choices[0]))
-
-
-def _score(choice: dict[str, Any]) -> float | None:
-    """exp(mean token log-prob) when the server sent log-probs (choices[0].logprobs.content[*].logprob)."""
-    logprobs = choice.get("logprobs")
-    tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
-    if not isinstance(tokens, list) or not tokens:
+def retry_after_s(headers: dict[str, str] | None) -> float | None:
+    """Seconds the server asked to wait (Retry-After: seconds or an HTTP date)."""
+    value = (headers or {}).get("retry-after")
+    if value is None:
         return None
-    raw = [t.get("logprob") for t in tokens if isinstance(t, dict)]
-    values = [v for v in raw if isinstance(v, int | float)]
-    if not values or len(values) != len(raw):  # every token needs one
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
-    return round(math.exp(sum(values) / len(values)), 4)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _generated(reply: Reply | BadReply) -> Generated | _Failed:
+    if isinstance(reply, BadReply):
+        return _Failed(reply.reason)
+    return Generated(text=reply.text, hit_limit=reply.hit_limit, score=reply.score)

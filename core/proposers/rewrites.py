@@ -30,6 +30,7 @@ from core.proposers.base import Dropped, ProposalRequest, ProposalResult, SpecDa
 from core.proposers.cache import ProposalCache
 from core.proposers.guards import GuardSettings, check_output
 from core.proposers.prompts import parse_reply
+from core.text.clean import clean_text
 from core.text.edits import diff
 from core.text.segment import Sentence
 
@@ -232,6 +233,11 @@ def rewrite_suggestion(
     kept: list[tuple[str | None, str, float | None]] = []
     for intent, output in outputs:
         tag = f"{intent}: " if intent else ""
+        cleaned = clean_text(output.text)
+        if cleaned.removed:  # NUL and the like: a broken model or server, never prose (and never stored)
+            why = f"{tag}control characters in the reply ({cleaned.removed}, such as NUL): not used"
+            dropped.append(Dropped(sentence.index, why, cleaned.text))
+            continue
         text = parse_reply(output.text, core) if chat else output.text.strip()
         if text is None:
             dropped.append(Dropped(sentence.index, f"{tag}unparseable reply", output.text))

@@ -40,6 +40,7 @@ from core.revision import feedback
 from core.revision.apply import RoundNotUnderReview, apply_round, stop_reason_after
 from core.revision.review import get_round
 from core.revision.threads import STOP_MAX_DEPTH, STOP_NO_EDITS, current_round, finish_thread, get_thread
+from core.text.clean import clean_text
 from core.text.edits import Edit
 
 DEFAULT_MAX_DEPTH = 3  # as in R3
@@ -107,7 +108,7 @@ def begin_round(
         depth=depth,
         base_version_id=id_of(base),
         spec_id=spec_row.id,
-        feedback=settings.feedback.strip() or None,
+        feedback=clean_text(settings.feedback).text.strip() or None,
         request={
             "intents": list(settings.intents),
             "max_depth": settings.max_depth,
@@ -193,7 +194,8 @@ def propose_round(
         base = s.get(Version, rnd.base_version_id)
         assert base is not None
         base_text = base.text
-        context = feedback.request_context(s, get_thread(s, thread_id), settings.feedback)
+        # Feedback goes into the prompt as stored: without control characters.
+        context = feedback.request_context(s, get_thread(s, thread_id), clean_text(settings.feedback).text)
         round_id = rnd.id
         assert round_id is not None
         spec = retry_spec(s, rnd)  # exactly what is recorded for the round
@@ -242,7 +244,15 @@ def _store_result(
             return get_round(s, round_id)
         rows = store_edits(s, round_id, base_text, edits) if edits else []
         if not rows:
-            if _set_status(s, round_id, RoundStatus.FINISHED, stop_reason=STOP_NO_EDITS, finished_at=utcnow()):
+            timeouts = [d.reason for d in result.dropped if d.reason.startswith("timeout")]
+            if timeouts:  # the model never answered: a failure to see and retry, not "nothing to change"
+                error = f"No edits: {len(timeouts)} sentence(s) got no answer in time ({timeouts[0]})."
+                _set_status(s, round_id, RoundStatus.FAILED, error=error, finished_at=utcnow(), dropped=dropped)
+                return get_round(s, round_id)
+            done = _set_status(
+                s, round_id, RoundStatus.FINISHED, stop_reason=STOP_NO_EDITS, finished_at=utcnow(), dropped=dropped
+            )
+            if done:
                 finish_thread(s, thread_id, STOP_NO_EDITS)
         elif not _set_status(s, round_id, RoundStatus.REVIEWING, dropped=dropped):
             raise _Discard()  # no longer proposing: roll the edits back, keep what happened to it

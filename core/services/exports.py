@@ -162,4 +162,5 @@ def import_r3(engine: Engine, actor: Actor, files: Iterable[tuple[str, bytes]]) 
             if not safe:
                 raise InputError(f"Not a file name: {name!r}.")
             (Path(tmp) / safe).write_bytes(data)
-        return r3.import_r3_paths(engine, [tmp])
+        # Each uploaded file whole or not at all; the good ones are imported, the refused ones listed.
+        return r3.import_r3_paths(engine, [tmp], skip_bad=True)

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from core import access, documents, jobs
 from core.access import Actor
+from core.config import round_deadline_s
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError
 from core.models import Job, ProposerSpec, Round, RoundStatus, Thread, ThreadStatus, Version
@@ -29,7 +30,7 @@ PROPOSE = "propose"
 CONTINUE = "continue"
 THREAD = "thread"
 ROUND = "round"  # apply-and-continue jobs target the round they apply: one per round, never another's
-ROUND_DEADLINE_S = 1800.0  # a whole proposing round, model calls included
+ROUND_DEADLINE_S = round_deadline_s()  # a whole proposing round, model calls included
 
 
 # --- settings as job parameters ----------------------------------------------------------------------

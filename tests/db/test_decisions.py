@@ -137,3 +137,19 @@ def test_an_imported_decision_keeps_its_time_and_round(engine):
         assert decisions.by_key(s, "r3:x").round_id == round_id
         with pytest.raises(InputError):
             decisions.append_imported(s, edit_id=e1, round_id=round_id, user_id=user_id, action="x", created_at=when)
+
+
+def test_rewrites_with_nul_are_refused_and_feedback_is_stored_clean(engine):
+    _, user_id, round_id, thread_id, (e1, *_) = _round(engine)
+    with session_scope(engine) as s:
+        with pytest.raises(InputError, match="control characters"):
+            decisions.append(
+                s, edit_id=e1, user_id=user_id, action="modify", modified_text="The\x00", round_id=round_id
+            )
+    with session_scope(engine) as s:
+        assert s.exec(select(Decision)).all() == []
+        s.exec(select(Round).where(Round.id == round_id)).one().status = RoundStatus.FINISHED
+    settings = rounds.RoundSettings(feedback="keep\x00 it \x1bformal")
+    rnd = rounds.propose_round(engine, thread_id, settings, proposer=ReplaceProposer(RULES))
+    with session_scope(engine) as s:
+        assert s.get(Round, rnd.id).feedback == "keep it formal"

@@ -171,10 +171,13 @@ def test_bad_files_are_reported_and_skipped(sqlite_engine: Engine, tmp_path: Pat
     bad = tmp_path / "ann1-bad.json"
     bad.write_text(json.dumps(data), encoding="utf-8")
     (tmp_path / "ann1-broken.json").write_text("{not json", encoding="utf-8")
-    summary = import_r3_paths(sqlite_engine, [bad, tmp_path / "ann1-broken.json", SAMPLES[1]])
+    files = [bad, tmp_path / "ann1-broken.json", SAMPLES[1]]
+    nothing = import_r3_paths(sqlite_engine, files)  # by default one refused file stops the import
+    assert nothing["sessions"] == 0 and any("nothing was imported" in s for s in nothing["refused"])
+    summary = import_r3_paths(sqlite_engine, files, skip_bad=True)
     assert summary["sessions"] == 1
-    assert any("ann1-bad.json" in s and "expects" in s for s in summary["skipped"])
-    assert any("ann1-broken.json" in s for s in summary["skipped"])
+    assert any("ann1-bad.json" in s and "expects" in s for s in summary["refused"])
+    assert any("ann1-broken.json" in s for s in summary["refused"])
     with session_scope(sqlite_engine) as s:
         assert s.exec(select(func.count(Thread.id))).one() == 1  # the bad session left nothing behind
     (tmp_path / "empty").mkdir()

@@ -92,3 +92,62 @@ def test_file_names_with_paths_and_html():
 def test_huge_upload_refused_before_decoding():
     with pytest.raises(InputError, match="limit"):
         read_upload("big.txt", b"a" * (4 * 1000 + 1), 1000)
+
+
+def test_titles_and_file_names_are_plain_one_line_text_and_long_ones_are_shortened():
+    from core.files import MAX_FILENAME_CHARS, MAX_TITLE_CHARS, clean_title, prepare_text, read_upload
+
+    assert clean_title("An\nessay\twith \u202eevil\u202c\x1b[31m title") == "An essay with evil[31m title"
+    assert len(clean_title("x" * 5000)) == MAX_TITLE_CHARS
+    name = "r" * 240 + ".txt"
+    upload = read_upload(name, b"Some text.", 10_000)  # refused by the first build
+    assert upload.filename == name  # the record keeps the original name
+    assert len(upload.title) <= MAX_TITLE_CHARS and upload.title.endswith("\u2026")
+    assert any("shortened" in n for n in upload.notes)
+    bidi = read_upload("report\u202egpj.txt", b"Some text.", 10_000)
+    assert bidi.title == "reportgpj" and bidi.filename == "report\u202egpj.txt"
+    assert len("x" * 300) > MAX_FILENAME_CHARS
+    prepared = prepare_text("Bell\x07 and escape\x1b[2J here.\tTab\n", 10_000)
+    assert prepared.text == "Bell and escape[2J here.\tTab\n"
+    assert any("control character" in n for n in prepared.notes)
+
+
+def test_docx_bomb_is_refused_from_its_declared_sizes_before_parsing(monkeypatch):
+    import core.files
+    from core.errors import InputError
+    from core.files import read_upload
+    from tests.hostile_inputs import docx_billion_laughs, docx_bomb, docx_bytes
+
+    opened = []
+    real = core.files._main_part
+    monkeypatch.setattr(core.files, "_main_part", lambda *a: opened.append(1) or real(*a))
+    bomb = docx_bomb(200)  # ~200 KB stored, 200 MB unpacked
+    assert len(bomb) < 8 * 2 * 1024 * 1024
+    with pytest.raises(InputError, match=r"declares \d+ MB when unpacked.*it was not opened"):
+        read_upload("bomb.docx", bomb, 2 * 1024 * 1024)
+    with pytest.raises(InputError, match=r"would unpack \d+ times larger"):
+        read_upload("bomb.docx", docx_bomb(5), 2 * 1024 * 1024)
+    with pytest.raises(InputError, match="DOCTYPE or entities"):
+        read_upload("laughs.docx", docx_billion_laughs(), 2 * 1024 * 1024)
+    assert opened == []  # refused before any XML was parsed
+    fine = read_upload("fine.docx", docx_bytes(b"<w:p><w:r><w:t>Hello there.</w:t></w:r></w:p>"), 10_000)
+    assert fine.text == "Hello there." and opened == [1]
+
+
+def test_docx_tables_tabs_and_breaks_read_as_python_docx_did():
+    d = docx.Document()
+    d.add_paragraph("Intro")
+    p = d.add_paragraph("a")
+    p.add_run().add_tab()
+    p.add_run("b")
+    p.add_run().add_break()
+    p.add_run("c")
+    table = d.add_table(rows=2, cols=2)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"r{r}c{c}"
+    d.add_paragraph("Outro")
+    out = io.BytesIO()
+    d.save(out)
+    expected = [p.text for p in d.paragraphs] + ["\t".join(c.text for c in row.cells) for row in table.rows]
+    assert read_upload("t.docx", out.getvalue(), MB).text == "\n".join(expected)
