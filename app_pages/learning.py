@@ -15,6 +15,7 @@ from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
 from core.services import learning as learning_service
 from core.services import settings as settings_service
+from ui import protected_terms
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -152,6 +153,9 @@ with st.container(border=True):
         c1.markdown(f"**{m.kind}** {code(m.value)}")
         if is_admin and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
             act(f"Unmuted {m.kind} {md_escape(m.value)} for the project.", learning_service.unmute, m.id)
+
+with st.container(border=True):
+    protected_terms.learning_section(eng, me, project_id)
 
 # --- the model -----------------------------------------------------------------------------------
 
