@@ -166,8 +166,13 @@ with st.container(border=True):
     q = analytics.preference_quality(records)
     hold = meta.get("holdout") or {}
     c = st.columns(4)
-    c[0].metric("Your decisions", f"{meta.get('own_decisions', sum(1 for r in records if r.decided)):,}")
-    c[1].metric("Decisions in the project", f"{meta.get('decisions', 0):,}")
+    c[0].metric("Your decided edits", f"{view.own_decided:,}", help="Once per edit, by the decision that stands.")
+    c[1].metric(
+        "Decided edits in the project" if me.reads_all_decisions else "Decided edits you may see",
+        f"{view.project_decided:,}",
+        help="Counted as on the Export and Analytics pages"
+        + (f"; the model was last fitted on {meta['decisions']:,}." if meta.get("decisions") else "."),
+    )
     c[2].metric(
         "Accuracy on your decisions",
         f"{q['accuracy']:.0%}" if q["n"] else "–",
