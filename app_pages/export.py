@@ -83,14 +83,19 @@ except RedraftError as exc:
 summary, rows = found.summary, found.preview
 
 m1, m2, m3 = st.columns(3)
-m1.metric("Decisions", f"{summary.decisions:,}")
+m1.metric(
+    "Decided edits",
+    f"{summary.decisions:,}",
+    help="Counted as on every page: once per edit and person, by the decision that stands after undo. "
+    f"The log holds {summary.rows:,} decision rows here (undo and changed decisions included).",
+)
 m2.metric("Documents", f"{summary.documents:,}")
 m3.metric("People", f"{summary.people:,}")
-if latest or dedupe:
-    st.caption(
-        "Counts are of all matching decisions; the export keeps fewer (the decision that stands, no duplicates)."
-    )
-if summary.decisions:
+st.caption(
+    f"The file holds {'one row per decided edit and person' if latest else f'{summary.rows:,} decision rows'}"
+    + (", duplicates dropped." if dedupe else ".")
+)
+if summary.rows:
     t1, t2, t3 = st.columns(3)
     t1.dataframe({"action": list(summary.by_action), "decisions": list(summary.by_action.values())}, hide_index=True)
     t2.dataframe({"intent": list(summary.by_intent), "decisions": list(summary.by_intent.values())}, hide_index=True)
@@ -113,8 +118,8 @@ with log_tab:
         "Format", ["jsonl", "csv", "parquet", "hf"], horizontal=True, key="ex_fmt",
         format_func=lambda f: fmt_names.get(f, f.upper()),
     )  # fmt: skip
-    if fmt != "hf" and summary.decisions <= DOWNLOAD_LIMIT:
-        if st.button("Prepare download", key="ex_prepare", icon=":material/download:", disabled=not summary.decisions):
+    if fmt != "hf" and summary.rows <= DOWNLOAD_LIMIT:
+        if st.button("Prepare download", key="ex_prepare", icon=":material/download:", disabled=not summary.rows):
             with st.spinner("Exporting…"):
                 st.session_state.ex_bytes = (fmt, exports.log_bytes(eng, me, filters, fmt))
         prepared = st.session_state.get("ex_bytes")
@@ -129,7 +134,7 @@ with log_tab:
         test_fraction = (
             st.slider("Documents held out as test", 0.0, 0.5, 0.0, 0.05, key="ex_log_test") if fmt == "hf" else 0.0
         )
-        if st.button("Save on the server", key="ex_save", disabled=not summary.decisions, icon=":material/save:"):
+        if st.button("Save on the server", key="ex_save", disabled=not summary.rows, icon=":material/save:"):
             try:
                 with st.spinner("Exporting…"):
                     result = exports.save_log(eng, me, filters, fmt, test_fraction=test_fraction)

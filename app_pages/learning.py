@@ -15,6 +15,7 @@ from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
 from core.services import learning as learning_service
 from core.services import settings as settings_service
+from ui import protected_terms
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -153,6 +154,9 @@ with st.container(border=True):
         if is_admin and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
             act(f"Unmuted {m.kind} {md_escape(m.value)} for the project.", learning_service.unmute, m.id)
 
+with st.container(border=True):
+    protected_terms.learning_section(eng, me, project_id)
+
 # --- the model -----------------------------------------------------------------------------------
 
 with st.container(border=True):
@@ -162,8 +166,13 @@ with st.container(border=True):
     q = analytics.preference_quality(records)
     hold = meta.get("holdout") or {}
     c = st.columns(4)
-    c[0].metric("Your decisions", f"{meta.get('own_decisions', sum(1 for r in records if r.decided)):,}")
-    c[1].metric("Decisions in the project", f"{meta.get('decisions', 0):,}")
+    c[0].metric("Your decided edits", f"{view.own_decided:,}", help="Once per edit, by the decision that stands.")
+    c[1].metric(
+        "Decided edits in the project" if me.reads_all_decisions else "Decided edits you may see",
+        f"{view.project_decided:,}",
+        help="Counted as on the Export and Analytics pages"
+        + (f"; the model was last fitted on {meta['decisions']:,}." if meta.get("decisions") else "."),
+    )
     c[2].metric(
         "Accuracy on your decisions",
         f"{q['accuracy']:.0%}" if q["n"] else "–",

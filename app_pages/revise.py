@@ -17,7 +17,7 @@ from core.proposers.registry import spec_fingerprint
 from core.revision.apply import RoundNotUnderReview
 from core.revision.rounds import DEFAULT_MAX_DEPTH, RoundSettings
 from core.services import downloads, learning, revision
-from ui import review_widget
+from ui import protected_terms, review_widget
 from ui.pickers import document_picker
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
@@ -109,6 +109,9 @@ def settings_form(disabled: bool) -> None:
         disabled=disabled,
         placeholder="e.g. keep it formal; don't touch citations",
         help="Stored with the round and carried into every later round.",
+    )
+    protected_terms.feedback_panel(
+        eng, me, doc_id, spec_choices[st.session_state.rv_spec][0], st.session_state.get("rv_feedback") or ""
     )
 
 

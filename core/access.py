@@ -80,3 +80,24 @@ def check_reads_all(actor: Actor, what: str) -> None:
 def check_job(actor: Actor, owner_id: int | None, what: str = "cancel another person's job") -> None:
     if owner_id != actor.user_id and not actor.is_admin:
         raise deny(actor, what)
+
+
+def may_protect_terms(actor: Actor, scope: str, project_owner_id: int | None) -> bool:
+    """Protect a term: in a document, anyone who revises (annotators judge the edits they are given and do
+    not shape them); in a whole project, its owner or an admin."""
+    if scope == "project":
+        return actor.is_admin or (project_owner_id is not None and project_owner_id == actor.user_id)
+    return actor.role != Role.ANNOTATOR
+
+
+def check_protect_terms(actor: Actor, scope: str, project_owner_id: int | None) -> None:
+    if not may_protect_terms(actor, scope, project_owner_id):
+        where = "for a whole project (its owner or an admin does)" if scope == "project" else "in documents"
+        raise deny(actor, f"protect terms {where}")
+
+
+def check_remove_term(actor: Actor, scope: str, project_owner_id: int | None, created_by_id: int | None) -> None:
+    """Stop protecting a term: whoever may protect it there, or, in a document, whoever added it."""
+    own = created_by_id is not None and created_by_id == actor.user_id and scope != "project"
+    if not own and not may_protect_terms(actor, scope, project_owner_id):
+        raise deny(actor, "remove a term another person protected" if scope != "project" else "remove a project's term")

@@ -14,7 +14,7 @@ waits for those locks. So a decision is either in the applied text or refused, a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter, itemgetter
@@ -450,6 +450,91 @@ def for_edits(session: Session, edit_ids: Sequence[int], user_id: int | None = N
     """(edit id, user id) -> what stands, for these edits (of one person, if given); pending ones left out."""
     users = None if user_id is None else [user_id]
     return {(s.edit_id, s.user_id): s for s in stands(session, edit_ids=edit_ids, user_ids=users)}
+
+
+# --- the counts every page shows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionTally:
+    """The one definition of "decisions" that Export, Analytics, Learning and `python -m core stats`
+    show: edits decided, counted once per edit and person, by the decision that stands after undo
+    (hidden edits a person chose to decide count too). `rows` is how many decision rows were appended
+    (undo and superseded decisions included), where the caller read the log itself."""
+
+    decided: int = 0
+    accepted: int = 0
+    modified: int = 0
+    rejected: int = 0
+    rows: int | None = None
+    # decided edits by the caller's grouping columns ({"intent": {"fluency": 3}}), where asked for
+    groups: dict[str, dict[Any, int]] = field(default_factory=dict)
+
+    @property
+    def acceptance(self) -> float | None:
+        """Accepted or rewritten, of those decided; None when nothing is decided."""
+        return (self.accepted + self.modified) / self.decided if self.decided else None
+
+    def by_action(self) -> dict[str, int]:
+        return {
+            EditStatus.ACCEPT.value: self.accepted,
+            EditStatus.MODIFY.value: self.modified,
+            EditStatus.REJECT.value: self.rejected,
+        }
+
+
+def tally_standing(statuses: Iterable[str], rows: int | None = None) -> DecisionTally:
+    """Count what stands (one status per edit and person; pending ones are not decided)."""
+    counts = {EditStatus.ACCEPT.value: 0, EditStatus.MODIFY.value: 0, EditStatus.REJECT.value: 0}
+    for status in statuses:
+        key = str(status)
+        if key in counts:
+            counts[key] += 1
+    accepted, modified, rejected = counts["accept"], counts["modify"], counts["reject"]
+    return DecisionTally(accepted + modified + rejected, accepted, modified, rejected, rows)
+
+
+def count_decided(
+    session: Session,
+    *,
+    project_ids: Sequence[int] | None = None,
+    document_ids: Sequence[int] | None = None,
+    user_ids: Sequence[int] | None = None,
+    thread_ids: Sequence[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    simulated: bool | None = None,
+    where: Sequence[Any] = (),
+    group_by: dict[str, Any] | None = None,
+) -> DecisionTally:
+    """The DecisionTally of the log under these filters (`where`: the caller's extra conditions on the
+    joined Edit, Round, Thread, Document), read in one streamed pass; `group_by` names columns of those
+    to count decided edits by ({"depth": Round.depth})."""
+    names = list(group_by or {})
+    q = query(
+        *columns("edit_id", "user_id", "action", "modified_text"),
+        *(group_by or {}).values(),
+        project_ids=project_ids,
+        document_ids=document_ids,
+        user_ids=user_ids,
+        thread_ids=thread_ids,
+        since=since,
+        until=until,
+        simulated=simulated,
+    )
+    for condition in where:
+        q = q.where(condition)
+    rows = 0
+    statuses: list[str] = []
+    groups: dict[str, dict[Any, int]] = {n: {} for n in names}
+    for st, group in fold_standing(session.execute(q), itemgetter(0, 1)):
+        rows += len(group)
+        statuses.append(st.status.value)
+        if st.decided:
+            for i, name in enumerate(names):
+                value = group[-1][4 + i]
+                groups[name][value] = groups[name].get(value, 0) + 1
+    return replace(tally_standing(statuses, rows), groups=groups)
 
 
 # --- history -------------------------------------------------------------------------------------------

@@ -64,6 +64,23 @@ class HiddenKind(StrEnum):
     MUTED_RULE = "muted-rule"
     MUTED_INTENT = "muted-intent"
     BELOW_THRESHOLD = "below-threshold"
+    PROTECTED_TERM = "protected-term"  # the edit changes a term the writer protected
+
+
+class TermScope(StrEnum):
+    """Where a protected term holds: one document, or every document of its project."""
+
+    DOCUMENT = "document"
+    PROJECT = "project"
+
+
+class TermSource(StrEnum):
+    """How a protected term was added."""
+
+    EDIT = "edit"  # "Never change 'X'" on an edit
+    LEARNING = "learning"  # typed on the Learning page
+    FEEDBACK = "feedback"  # found in feedback text and confirmed by the writer
+    CLI = "cli"
 
 
 class TrainingStatus(StrEnum):
@@ -272,6 +289,40 @@ class Mute(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # last muted or unmuted: automatic muting counts only rejections after an unmute
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProtectedTerm(SQLModel, table=True):
+    """A word or phrase no proposer may change: in one document, or (document_id None) in its project.
+
+    One row per term and place, held by the database (two partial unique indexes, since NULLs never
+    collide in a plain one)."""
+
+    __table_args__ = (
+        Index(
+            "uq_protectedterm_document",
+            "document_id",
+            "term",
+            unique=True,
+            sqlite_where=text("document_id IS NOT NULL"),
+            postgresql_where=text("document_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_protectedterm_project",
+            "project_id",
+            "term",
+            unique=True,
+            sqlite_where=text("document_id IS NULL"),
+            postgresql_where=text("document_id IS NULL"),
+        ),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    document_id: Optional[int] = Field(default=None, foreign_key="document.id", index=True, ondelete="CASCADE")
+    term: str
+    source: str = Field(default=TermSource.EDIT)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class LearningProfile(SQLModel, table=True):

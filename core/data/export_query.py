@@ -111,13 +111,21 @@ def _select(f: ExportFilters, *selected: Any, order: decisions.Order | None = No
         stmt = stmt.join(Project, col(Project.id) == col(Document.project_id)).outerjoin(
             ProposerSpec, col(ProposerSpec.id) == col(Round.spec_id)
         )
-    if f.intents:
-        stmt = stmt.where(col(Edit.intent).in_(f.intents))
-    if f.depths:
-        stmt = stmt.where(col(Round.depth).in_(f.depths))
-    if f.spec_ids:
-        stmt = stmt.where(col(Round.spec_id).in_(f.spec_ids))
+    for condition in _extra_conditions(f):
+        stmt = stmt.where(condition)
     return stmt
+
+
+def _extra_conditions(f: ExportFilters) -> list[Any]:
+    """The export's filters beyond the log's own (core.decisions.query's)."""
+    out = []
+    if f.intents:
+        out.append(col(Edit.intent).in_(f.intents))
+    if f.depths:
+        out.append(col(Round.depth).in_(f.depths))
+    if f.spec_ids:
+        out.append(col(Round.spec_id).in_(f.spec_ids))
+    return out
 
 
 def decision_query(filters: ExportFilters, raw_timestamps: bool = False) -> Select:
@@ -173,28 +181,40 @@ class ExportSummary:
     by_action: dict[str, int] = field(default_factory=dict)
     by_intent: dict[str, int] = field(default_factory=dict)
     by_depth: dict[int, int] = field(default_factory=dict)
+    rows: int = 0  # decision rows in the log under the filters (undo and superseded included)
 
 
 def summarize(session: Session, filters: ExportFilters | None = None) -> ExportSummary:
-    """Counts by action, intent and depth, computed in SQL (raw decisions; latest_only/dedupe apply at export)."""
+    """Decided edits (core.decisions.count_decided: what stands per edit and person, as every page
+    counts them) by action, intent and depth, and the decision rows in the log under these filters."""
     f = replace(filters or ExportFilters(), latest_only=False)
-    conn = session.connection()
-    d_id, d_user, d_action = decisions.columns("id", "user_id", "action")
-    total = conn.execute(select(func.count()).select_from(_select(f, d_id).subquery())).scalar_one()
-
-    def grouped(column: Any) -> dict[Any, int]:  # noqa: ANN401
-        return {k: n for k, n in conn.execute(_select(f, column, func.count(d_id)).group_by(column)).all()}
-
-    docs = conn.execute(_select(f, func.count(func.distinct(Thread.document_id)))).scalar_one()
-    people = conn.execute(_select(f, func.count(func.distinct(d_user)))).scalar_one()
-    return ExportSummary(
-        decisions=total,
-        documents=docs,
-        people=people,
-        by_action=grouped(d_action),
-        by_intent={k or "(none)": n for k, n in grouped(Edit.intent).items()},
-        by_depth=dict(sorted(grouped(Round.depth).items())),
+    tally = decisions.count_decided(
+        session,
+        project_ids=f.project_ids or None,
+        document_ids=f.document_ids or None,
+        user_ids=f.user_ids or None,
+        thread_ids=f.thread_ids or None,
+        since=f.since,
+        until=f.until,
+        simulated=f.simulated,
+        where=_extra_conditions(f),
+        group_by={"intent": Edit.intent, "depth": Round.depth, "document": Thread.document_id},
     )
+    by_action = {k: n for k, n in tally.by_action().items() if n and (not f.actions or k in f.actions)}
+    return ExportSummary(
+        decisions=sum(by_action.values()) if f.actions else tally.decided,
+        documents=len(tally.groups["document"]),
+        people=_people(session, f),
+        by_action=by_action,
+        by_intent={k or "(none)": n for k, n in tally.groups["intent"].items()},
+        by_depth=dict(sorted(tally.groups["depth"].items())),
+        rows=tally.rows or 0,
+    )
+
+
+def _people(session: Session, f: ExportFilters) -> int:
+    d_user = decisions.column("user_id")
+    return int(session.connection().execute(_select(f, func.count(func.distinct(d_user)))).scalar_one())
 
 
 def preview(session: Session, filters: ExportFilters | None = None, limit: int = 20) -> list[dict[str, Any]]:

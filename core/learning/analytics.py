@@ -217,32 +217,25 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def tally(records: Iterable[EditRecord]) -> dict[str, object]:
-    """Counts and rates over records: proposed, shown, hidden, decided, accepted, rewritten, rejected."""
-    proposed = shown = hidden = accepted = modified = rejected = 0
-    for r in records:
-        proposed += 1
-        if r.hidden:
-            hidden += 1
-            continue
-        shown += 1
-        if r.status == EditStatus.ACCEPT:
-            accepted += 1
-        elif r.status == EditStatus.MODIFY:
-            modified += 1
-        elif r.status == EditStatus.REJECT:
-            rejected += 1
-    decided = accepted + modified + rejected
+    """Counts and rates over records: proposed, shown, hidden, decided, accepted, rewritten, rejected.
+
+    Decided, accepted, rewritten and rejected are core.decisions.tally_standing's, as on every page:
+    a hidden edit the person chose to decide counts as decided too."""
+    rows = list(records)
+    hidden = sum(1 for r in rows if r.hidden)
+    t = decisions.tally_standing(r.status for r in rows)
+    pending = sum(1 for r in rows if not r.hidden and r.status == EditStatus.PENDING)
     return {
-        "proposed": proposed,
-        "shown": shown,
+        "proposed": len(rows),
+        "shown": len(rows) - hidden,
         "hidden": hidden,
-        "decided": decided,
-        "accepted": accepted,
-        "modified": modified,
-        "rejected": rejected,
-        "pending": shown - decided,
-        "acceptance": _rate(accepted + modified, decided),
-        "acceptance_of_shown": _rate(accepted + modified, shown),
+        "decided": t.decided,
+        "accepted": t.accepted,
+        "modified": t.modified,
+        "rejected": t.rejected,
+        "pending": pending,
+        "acceptance": t.acceptance,
+        "acceptance_of_shown": _rate(t.accepted + t.modified, len(rows) - hidden),
     }
 
 

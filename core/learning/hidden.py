@@ -16,6 +16,7 @@ GROUP_LABELS: dict[HiddenKind, str] = {
     HiddenKind.MUTED_RULE: "muted rules",
     HiddenKind.MUTED_INTENT: "muted intents",
     HiddenKind.BELOW_THRESHOLD: "edits predicted unlikely to be accepted",
+    HiddenKind.PROTECTED_TERM: "edits that would change a protected term",
 }
 # The reason's text starts with these (kept as the first build wrote them).
 PREFIXES: dict[HiddenKind, str] = {
@@ -24,6 +25,7 @@ PREFIXES: dict[HiddenKind, str] = {
     HiddenKind.MUTED_RULE: "muted rule",
     HiddenKind.MUTED_INTENT: "muted intent",
     HiddenKind.BELOW_THRESHOLD: "unlikely to be accepted",
+    HiddenKind.PROTECTED_TERM: "changes a protected term",
 }
 OTHER = "other"
 
@@ -31,12 +33,16 @@ OTHER = "other"
 @dataclass(frozen=True)
 class Hidden:
     kind: HiddenKind
-    value: str | None  # the muted rule or intent
+    value: str | None  # the muted rule or intent, or the protected term
     text: str  # as shown: "muted rule: lingotweaker:X"
 
 
 def muted(kind: HiddenKind, value: str) -> Hidden:
     return Hidden(kind, value, f"{PREFIXES[kind]}: {value}")
+
+
+def protected(term: str) -> Hidden:
+    return Hidden(HiddenKind.PROTECTED_TERM, term, f"{PREFIXES[HiddenKind.PROTECTED_TERM]}: {term}")
 
 
 def group_label(kind: str | None) -> str:

@@ -51,6 +51,8 @@ class ProposalRequest:
     examples: tuple[Example, ...] = ()
     avoid: tuple[Avoid, ...] = ()
     disabled_rules: frozenset[str] = frozenset()
+    # words no proposer may change (core.text.terms): the builtin skips them, prompted models are told
+    protected_terms: tuple[str, ...] = ()
     progress: ProgressCallback | None = None
     cancel: threading.Event | None = None
     timeout_s: float | None = None

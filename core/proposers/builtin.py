@@ -31,8 +31,10 @@ from typing import Any
 
 from core.errors import InputError, ProposerError
 from core.proposers.base import ITERATER_INTENTS, ProposalRequest, ProposalResult, SpecData, Suggestion
+from core.proposers.feedback_use import FEEDBACK_USE
 from core.proposers.intents import intent_for_rule_category
 from core.text.segment import Sentence
+from core.text.terms import TermSpan, term_spans, touched_term
 
 ENGINES = ("lingotweaker", "harper")
 # lingotweaker 0.2.8 switches its speller for en-GB only (en-AU/en-CA silently check as en-US).
@@ -395,8 +397,10 @@ class BuiltinProposer:
             # Filter before merging, so a disabled lingotweaker rule does not hide Harper's fix there.
             lt = lingotweaker_matches(text, self.language) if "lingotweaker" in self.engines else []
             hp = harper_matches(text, self.language) if "harper" in self.engines else []
-            lt = [m for m in lt if self._wanted(m, disabled, intents)]
-            hp = [m for m in hp if self._wanted(m, disabled, intents)]
+            # A protected term is left alone: a rule on it is dropped before merging, as a disabled one.
+            terms = term_spans(text, request.protected_terms) if request.protected_terms else []
+            lt = [m for m in lt if self._wanted(m, disabled, intents, terms)]
+            hp = [m for m in hp if self._wanted(m, disabled, intents, terms)]
             for m in merge_matches(text, lt, hp):
                 result.suggestions.append(
                     Suggestion(
@@ -414,5 +418,11 @@ class BuiltinProposer:
         return result
 
     @staticmethod
-    def _wanted(m: Match, disabled: frozenset[str], intents: frozenset[str]) -> bool:
-        return bool(m.replacements) and m.intent in intents and not (m.keys() & disabled)
+    def describe_feedback_use() -> str:
+        return FEEDBACK_USE["builtin"]
+
+    @staticmethod
+    def _wanted(m: Match, disabled: frozenset[str], intents: frozenset[str], terms: list[TermSpan]) -> bool:
+        if not m.replacements or m.intent not in intents or (m.keys() & disabled):
+            return False
+        return not terms or touched_term(terms, m.start, m.end) is None

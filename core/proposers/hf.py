@@ -38,6 +38,7 @@ from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria,
 from core.errors import ProposerError
 from core.proposers.base import ProposalRequest, ProposalResult, SpecData
 from core.proposers.cache import cache_key
+from core.proposers.feedback_use import FEEDBACK_USE
 from core.proposers.guards import GuardSettings
 from core.proposers.hf_loading import Family, LoadedModel, load_model
 from core.proposers.prompts import DEFAULT_MAX_AVOID, DEFAULT_MAX_EXAMPLES, build_messages, seq2seq_prefixes
@@ -237,6 +238,10 @@ class Seq2SeqProposer(_TransformersProposer):
         super().__init__(spec)
         self.prefixes = seq2seq_prefixes(self._params)
 
+    @staticmethod
+    def describe_feedback_use() -> str:
+        return FEEDBACK_USE["hf-seq2seq"]
+
     def jobs(self, request: ProposalRequest) -> list[Job]:
         jobs = []
         for sentence in sentences_to_revise(request):
@@ -267,6 +272,10 @@ class ChatProposer(_TransformersProposer):
         self.system_prompt = self._params.get("system_prompt")
         self.max_examples = int_param(self._params, "max_examples", DEFAULT_MAX_EXAMPLES, minimum=0)
         self.max_avoid = int_param(self._params, "max_avoid", DEFAULT_MAX_AVOID, minimum=0)
+
+    @staticmethod
+    def describe_feedback_use() -> str:
+        return FEEDBACK_USE["hf-chat"]
 
     def jobs(self, request: ProposalRequest) -> list[Job]:
         jobs = []

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.errors import ProposerError
+from core.proposers.hf_hub import check_hub_model
 
 Family = Literal["seq2seq", "causal"]
 
@@ -126,34 +127,46 @@ def load_model(
         if key in _cache:
             return _cache[key]
         key_lock = _key_locks.setdefault(key, threading.Lock())
+    # A Hub id: find out in seconds whether it can be had (transformers would retry for a minute).
+    local_only = False if local.exists() else check_hub_model(str(name)).local_files_only
     # Loading can take minutes: hold only this model's lock, so other models stay usable meanwhile.
     with key_lock:
         with _cache_lock:
             if key in _cache:
                 return _cache[key]
-        loaded = _load(name, ident, family, dev, torch_dtype, trust_remote_code)
+        loaded = _load(name, ident, family, dev, torch_dtype, trust_remote_code, local_only)
         with _cache_lock:
             _cache[key] = loaded
         return loaded
 
 
-def _load(name: str, ident: str, family: Family, device: str, dtype: Any, trust_remote_code: bool) -> LoadedModel:  # noqa: ANN401
+def _load(
+    name: str,
+    ident: str,
+    family: Family,
+    device: str,
+    dtype: Any,  # noqa: ANN401 - a torch.dtype
+    trust_remote_code: bool,
+    local_files_only: bool = False,
+) -> LoadedModel:
     try:
         from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
-        tokenizer = AutoTokenizer.from_pretrained(ident, trust_remote_code=trust_remote_code)
+        options = {"trust_remote_code": trust_remote_code, "local_files_only": local_files_only}
+        tokenizer = AutoTokenizer.from_pretrained(ident, **options)
         # Any, as LoadedModel holds it: transformers types `.to` through a decorator mypy reads as unbound
-        model: Any = auto.from_pretrained(ident, dtype=dtype, trust_remote_code=trust_remote_code)
+        model: Any = auto.from_pretrained(ident, dtype=dtype, **options)
         model.to(device)
         model.eval()
+    except MemoryError as exc:
+        raise ProposerError(_out_of_memory(name, device)) from exc
     except Exception as exc:  # transformers raises OSError, ValueError, HF hub errors, ...
+        if _is_out_of_memory(exc):
+            raise ProposerError(_out_of_memory(name, device)) from exc
         hint = _FAMILY_HINT[family] if "Unrecognized configuration class" in str(exc) else ""
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, for the UI
-        raise ProposerError(
-            f"Could not load model {name!r}: {detail}; give a Hugging Face model id or a local path"
-            + (f" ({hint})." if hint else ".")
-        ) from exc
+        raise ProposerError(f"Could not load model {name!r}: {detail}" + (f" ({hint})." if hint else "")) from exc
     if family == "causal":
         # Decoder-only models continue the prompt: pad on the left so every row ends where generation starts.
         tokenizer.padding_side = "left"
@@ -162,6 +175,19 @@ def _load(name: str, ident: str, family: Family, device: str, dtype: Any, trust_
             raise ProposerError(f"Model {name!r} has neither a pad nor an EOS token; batching needs one of them.")
         tokenizer.pad_token = tokenizer.eos_token
     return LoadedModel(name=name, family=family, model=model, tokenizer=tokenizer, device=device, dtype=dtype)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _out_of_memory(name: str, device: str) -> str:
+    return (
+        f"Could not load model {name!r}: out of memory on {device}. Use a smaller model, dtype bfloat16 or "
+        "float16, or another device (params device / dtype of the proposer)."
+    )
 
 
 def clear_loaded_models() -> None:

@@ -47,6 +47,7 @@ from core.proposers.base import ProposalRequest, ProposalResult, SpecData
 from core.proposers.bounded import RequestStopped, bounded
 from core.proposers.cache import cache_key
 from core.proposers.endpoints import EndpointGuard, guarded_client
+from core.proposers.feedback_use import FEEDBACK_USE
 from core.proposers.guards import GuardSettings
 from core.proposers.prompts import DEFAULT_MAX_AVOID, DEFAULT_MAX_EXAMPLES, build_messages
 from core.proposers.registry import spec_fingerprint
@@ -113,6 +114,10 @@ class OpenAIProposer:
         self.system_prompt = params.get("system_prompt")
         self.max_examples = int_param(params, "max_examples", DEFAULT_MAX_EXAMPLES, minimum=0)
         self.max_avoid = int_param(params, "max_avoid", DEFAULT_MAX_AVOID, minimum=0)
+
+    @staticmethod
+    def describe_feedback_use() -> str:
+        return FEEDBACK_USE["openai"]
 
     def jobs(self, request: ProposalRequest) -> list[Job]:
         jobs = []

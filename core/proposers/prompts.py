@@ -18,6 +18,7 @@ from typing import Any
 from core.errors import InputError
 from core.proposers.base import ProposalRequest
 from core.text.segment import Sentence
+from core.text.terms import term_spans
 
 # CoEdIT's instruction phrasings (grammarly/coedit-*): intent -> prefix put before the sentence.
 # "meaning-changed" has none: it labels edits that change content, which a model is not asked for.
@@ -99,6 +100,10 @@ def build_messages(
     if feedback:
         lines.append("The writer's feedback (follow it):")
         lines += [f"- {f}" for f in feedback]
+    terms = [t.term for t in term_spans(text, request.protected_terms)]
+    if terms:
+        quoted = ", ".join(_quote(t) for t in dict.fromkeys(terms))
+        lines.append(f"Never change these terms; keep each exactly as written: {quoted}")
     examples = list(request.examples)[-max_examples:] if max_examples > 0 else []
     if examples:
         lines.append("Edits the writer accepted (revise in the same spirit):")

@@ -29,12 +29,13 @@ from core import decisions
 from core.db import read_scope
 from core.decisions import EditStatus
 from core.documents import get_document
-from core.learning import muting, preference
+from core.learning import hidden, muting, preference
 from core.learning.hidden import Hidden
 from core.models import Edit as EditRow
 from core.models import Round, Thread, Version, id_of
 from core.proposers.base import Avoid, Example
 from core.text.edits import Edit, diff
+from core.text.terms import term_spans, touched_term
 
 NEIGHBOUR_WORDS = 3
 CONTEXT_CHARS = 160
@@ -231,9 +232,13 @@ def refresh_model(engine: Engine, thread_id: int) -> None:
         preference.refresh(engine, project_id, user_id)
 
 
-def screen_edits(session: Session, thread: Thread, base_text: str, edits: list[Edit]) -> list[ScreenedEdit]:
-    """Drop edits the person already rejected in this thread; mark the rest hidden (muted, or predicted
-    below the person's threshold) or shown, with the predicted acceptance. Document order is kept."""
+def screen_edits(
+    session: Session, thread: Thread, base_text: str, edits: list[Edit], protected_terms: Sequence[str] = ()
+) -> list[ScreenedEdit]:
+    """Drop edits the person already rejected in this thread; mark the rest hidden (touching a protected
+    term, muted, or predicted below the person's threshold) or shown, with the predicted acceptance.
+    Document order is kept. Protected terms hide edits whatever the learning settings: the writer
+    asked for them by hand, and a model may ignore what its prompt says."""
     project_id = project_id_of(session, thread)
     user_id = thread.user_id
     profile = preference.get_profile(session, project_id, user_id)
@@ -247,9 +252,15 @@ def screen_edits(session: Session, thread: Thread, base_text: str, edits: list[E
     predicted: list[float | None] = [None] * len(edits)
     if model is not None:
         predicted = list(model.predict_edits(edits, [edit_context(base_text, e) for e in edits]))
+    spans = term_spans(base_text, protected_terms)
     out = []
     for e, p in zip(edits, predicted, strict=True):
-        reason = mutes.reason(e.source or None, e.intent) or preference.hides(profile, model, p)
+        term = touched_term(spans, e.start, e.end) if spans else None
+        reason = (
+            hidden.protected(term)
+            if term is not None
+            else mutes.reason(e.source or None, e.intent) or preference.hides(profile, model, p)
+        )
         out.append(ScreenedEdit(edit=e, hidden=reason, predicted_accept=None if p is None else round(p, 4)))
     return out
 

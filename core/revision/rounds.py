@@ -36,7 +36,7 @@ from core.models import Edit as EditRow
 from core.proposers import make_request, propose_edits
 from core.proposers.base import DEFAULT_INTENTS, ProgressCallback, ProposalResult, Proposer, SpecData
 from core.proposers.registry import build_proposer
-from core.revision import feedback
+from core.revision import feedback, protected
 from core.revision.apply import RoundNotUnderReview, apply_round, stop_reason_after
 from core.revision.review import get_round
 from core.revision.threads import STOP_MAX_DEPTH, STOP_NO_EDITS, current_round, finish_thread, get_thread
@@ -113,6 +113,7 @@ def begin_round(
             "intents": list(settings.intents),
             "max_depth": settings.max_depth,
             "disabled_rules": sorted(disabled),
+            "protected_terms": list(protected.protected_texts(session, thread.document_id)),
         },
         status=RoundStatus.PROPOSING,
         job_id=job_id,
@@ -137,7 +138,8 @@ def store_edits(session: Session, round_id: int, base_text: str, edits: list[Edi
     """Store a round's edits (after feedback screening), in document order."""
     rnd = get_round(session, round_id)
     thread = get_thread(session, rnd.thread_id)
-    screened = feedback.screen_edits(session, thread, base_text, edits)
+    terms = (rnd.request or {}).get("protected_terms", ())
+    screened = feedback.screen_edits(session, thread, base_text, edits, terms)
     rows = [
         EditRow(
             round_id=round_id,
@@ -200,6 +202,7 @@ def propose_round(
         assert round_id is not None
         spec = retry_spec(s, rnd)  # exactly what is recorded for the round
         disabled = frozenset(rnd.request["disabled_rules"])
+        terms = tuple(rnd.request.get("protected_terms", ()))
     try:
         request = make_request(
             base_text,
@@ -208,6 +211,7 @@ def propose_round(
             examples=context.examples,
             avoid=context.avoid,
             disabled_rules=disabled | context.disabled_rules,
+            protected_terms=terms,
             progress=progress,
             cancel=cancel,
             timeout_s=timeout_s,

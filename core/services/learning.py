@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from core import access
+from core import access, decisions
 from core.access import Actor
 from core.db import read_scope, session_scope
 from core.errors import NotFoundError
@@ -76,6 +77,9 @@ class LearningView:
     records: list[EditRecord]  # the edits proposed in the person's own threads
     seen_rules: list[str] = field(default_factory=list)  # rules and intents proposed in the project,
     seen_intents: list[str] = field(default_factory=list)  # to choose one to mute
+    # decided edits (core.decisions.count_decided, as Export and Analytics count them)
+    own_decided: int = 0
+    project_decided: int = 0
 
     @property
     def own_mutes(self) -> list[Mute]:
@@ -100,6 +104,8 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
         mutes = muting.list_mutes(s, project_id, actor.user_id)
         records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=actor.user_id))
         project_records = analytics.load_records(s, analytics.Filters(project_id=project_id))
+        own = decisions.count_decided(s, project_ids=[project_id], user_ids=[actor.user_id]).decided
+        everyone = decision_counts_in(s, actor, project_id).decided
     return LearningView(
         learning=profile.learning,
         threshold=profile.threshold,
@@ -110,7 +116,16 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
         records=records,
         seen_rules=sorted({r.source for r in project_records if r.source}),
         seen_intents=sorted({r.intent for r in project_records if r.intent}),
+        own_decided=own,
+        project_decided=everyone,
     )
+
+
+def decision_counts_in(session: Session, actor: Actor, project_id: int) -> decisions.DecisionTally:
+    """Decided edits in the project (core.decisions.count_decided, as every page counts them): everyone's
+    for researchers and admins, one's own for others."""
+    users = None if actor.reads_all_decisions else [actor.user_id]
+    return decisions.count_decided(session, project_ids=[project_id], user_ids=users)
 
 
 def update_profile(

@@ -31,13 +31,13 @@ def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
     app.switch_page("app_pages/export.py").run()
     assert not app.exception
     assert app.title[0].value == "Export"
-    assert (metric(app, "Decisions"), metric(app, "Documents"), metric(app, "People")) == ("48", "3", "1")
+    assert (metric(app, "Decided edits"), metric(app, "Documents"), metric(app, "People")) == ("48", "3", "1")
     preview = app.dataframe[3].value  # after the three count tables
     assert len(preview) == 20 and set(preview["action"]) <= {"accept", "reject"}
     app.multiselect(key="ex_depths").select(3).run()
-    assert metric(app, "Decisions") == "9"
+    assert metric(app, "Decided edits") == "9"
     app.multiselect(key="ex_intents").select("fluency").run()
-    assert not app.exception and int(metric(app, "Decisions")) < 9
+    assert not app.exception and int(metric(app, "Decided edits")) < 9
 
 
 def test_export_page_prepares_downloads(app: AppTest) -> None:

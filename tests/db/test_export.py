@@ -168,10 +168,10 @@ def test_summary_and_preview(engine: Engine) -> None:
     w = build_world(engine)
     with session_scope(engine) as s:
         summary = summarize(s)
-        assert (summary.decisions, summary.documents, summary.people) == (9, 3, 3)
-        assert summary.by_action == {"accept": 5, "reject": 2, "modify": 1, "undo": 1}
-        assert summary.by_depth == {1: 7, 2: 2}
-        assert summary.by_intent == {"fluency": 6, "clarity": 3}
+        # decided edits as every page counts them (what stands per edit and person); the log's 9 rows apart
+        assert (summary.decisions, summary.rows, summary.documents, summary.people) == (6, 9, 3, 3)
+        assert sum(summary.by_action.values()) == sum(summary.by_depth.values()) == 6
+        assert sum(summary.by_intent.values()) == 6 and "undo" not in summary.by_action
         assert summarize(s, ExportFilters(project_ids=(w.project_b,))).decisions == 1
         assert [r["decision_id"] for r in preview(s, limit=3)] == [r["decision_id"] for r in rows_for(engine)][:3]
 
@@ -260,7 +260,8 @@ def test_cli_summary_log_and_trl_exports(tmp_path: Path) -> None:
 
     done = cli("--summary", "--user", "local", "--since", "2025-01-01")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[0])["summary"]["decisions"] == 7
+    summary = json.loads(done.stdout.splitlines()[0])["summary"]
+    assert (summary["decisions"], summary["rows"]) == (4, 7)  # decided edits, and the log's rows
     done = cli("--format", "parquet", "--simulated", "no", "--latest", "-o", str(tmp_path / "x.parquet"))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["rows"] == 5

@@ -4,7 +4,7 @@ never files decisions under an existing person who happens to share a name.
 Users the first build imported keep their names; they get no key (whether a row was a person or an
 import cannot be told apart now), so a new import of the same logs makes its own users.
 
-Revision ID: 0007
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 15:05:00
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401 - autogenerate emits sqlmodel.sql.sqltypes.AutoString
 
 
-revision: str = '0007'
+revision: str = '0003'
 down_revision: Union[str, None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
