@@ -28,6 +28,7 @@ class DocumentSummary:
     characters: int
     created_at: datetime
     updated_at: datetime
+    owner_id: int | None = None
 
 
 def default_user(session: Session) -> User:
@@ -44,9 +45,11 @@ def default_project(session: Session) -> Project:
     return project
 
 
-def get_document(session: Session, document_id: int) -> Document:
+def get_document(session: Session, document_id: int, *, include_deleted: bool = False) -> Document:
+    """The document; NotFoundError if it is missing, or deleted (a deleted one is kept for exports:
+    they pass `include_deleted`)."""
     document = session.get(Document, document_id)
-    if document is None:
+    if document is None or (document.deleted_at is not None and not include_deleted):
         raise NotFoundError(f"No document with id {document_id}.")
     return document
 
@@ -68,7 +71,7 @@ def create_document(
     title = clean_title(title)
     project_id = project_id or id_of(default_project(session))
     user_id = user_id or id_of(default_user(session))
-    document = Document(project_id=project_id, title=title, source_filename=source_filename)
+    document = Document(project_id=project_id, title=title, source_filename=source_filename, owner_id=user_id)
     session.add(document)
     session.flush()
     note = " ".join(notes + prepared.notes) or None
@@ -123,6 +126,7 @@ def list_documents(session: Session, project_id: int | None = None) -> list[Docu
         .join(Version, col(Version.id) == col(Document.head_version_id), isouter=True)
         .order_by(col(Document.updated_at).desc(), col(Document.id).desc())
     )
+    query = query.where(col(Document.deleted_at).is_(None))
     if project_id is not None:
         query = query.where(Document.project_id == project_id)
     return [
@@ -134,6 +138,7 @@ def list_documents(session: Session, project_id: int | None = None) -> list[Docu
             characters=length or 0,
             created_at=d.created_at,
             updated_at=d.updated_at,
+            owner_id=d.owner_id,
         )
         for d, n, length in session.exec(query).all()
     ]
@@ -148,10 +153,15 @@ def rename_document(session: Session, document_id: int, title: str) -> Document:
     return document
 
 
-def delete_document(session: Session, document_id: int) -> None:
-    """Delete a document with its versions, threads, rounds, edits and decisions."""
+def delete_document(session: Session, document_id: int, user_id: int | None = None) -> None:
+    """Delete a document: a soft delete. It leaves every list and page; its versions, rounds and
+    everyone's decisions stay for exports and research (people's work is never destroyed)."""
     document = get_document(session, document_id)
-    session.delete(document)
+    if document.deleted_at is not None:
+        raise NotFoundError(f"No document with id {document_id}.")
+    document.deleted_at = utcnow()
+    document.deleted_by_id = user_id
+    session.add(document)
     session.flush()
 
 
@@ -169,8 +179,8 @@ def get_version(session: Session, version_id: int) -> Version:
     return version
 
 
-def head_version(session: Session, document_id: int) -> Version:
-    document = get_document(session, document_id)
+def head_version(session: Session, document_id: int, *, include_deleted: bool = False) -> Version:
+    document = get_document(session, document_id, include_deleted=include_deleted)
     if document.head_version_id is None:
         raise NotFoundError(f"Document {document_id} has no versions.")
     return get_version(session, document.head_version_id)

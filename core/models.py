@@ -113,7 +113,10 @@ def id_of(row: _Keyed) -> int:
 class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
+    # The role where the person has no membership of their own; "admin" is an admin everywhere.
     role: str = Field(default=Role.WRITER)
+    # The signed-in (OIDC) email that maps to this row, lower case.
+    email: Optional[str] = Field(default=None, index=True, unique=True)
     password_hash: Optional[str] = None
     simulated: bool = Field(default=False)
     # Set for people made by an import ("r3:ann1"): an import finds its own annotators by this, never an
@@ -131,10 +134,61 @@ class Project(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Membership(SQLModel, table=True):
+    """A person's role in one project (Argilla's workspaces): what core.access allows them there."""
+
+    __table_args__ = (UniqueConstraint("project_id", "user_id", name="uq_membership_project_user"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    role: str = Field(default=Role.WRITER)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Invitation(SQLModel, table=True):
+    """Who may join by signing in: an email, the role and project they get on first sign-in."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True)  # lower case
+    role: str = Field(default=Role.ANNOTATOR)
+    project_id: Optional[int] = Field(default=None, foreign_key="project.id", ondelete="CASCADE")
+    invited_by_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    accepted_at: Optional[datetime] = None
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed password sign-ins per account or address (a sha256 of it, never the name or address
+    itself), and until when the next try is refused: in the database, so every process sees it."""
+
+    key: str = Field(primary_key=True)
+    failures: int = Field(default=0)
+    blocked_until: Optional[datetime] = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SignInSession(SQLModel, table=True):
+    """A password sign-in that survives a reload: the browser keeps a random token in a cookie, the
+    database only its sha256. Signing out revokes it."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: Optional[datetime] = None
+
+
 class Document(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
     title: str
+    # Who made it (may rename, delete, restore it besides admins).
+    owner_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # Soft delete: hidden from lists and pages, its decisions kept for exports and research.
+    deleted_at: Optional[datetime] = None
+    deleted_by_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     source_filename: Optional[str] = None
     # The version a new round starts from; restoring an old version moves it. Not a foreign key:
     # version -> document -> version would be a cycle; versions only go away with their document.

@@ -40,7 +40,7 @@ def export_thread(session: Session, thread_id: int) -> dict[str, Any]:
     A rewrite (modify) has no R3 equivalent: it is written as Accept of the rewritten text, with the
     model's proposal under `model_after`. An edit nobody decided has `accept_or_reject: null`."""
     thread = get_thread(session, thread_id)
-    doc = get_document(session, thread.document_id)
+    doc = get_document(session, thread.document_id, include_deleted=True)
     rounds = [r for r in _rounds(session, thread_id) if r.status in _EXPORTED]
     edits_by_round: dict[int, list[EditRow]] = {}
     if rounds:
@@ -62,7 +62,10 @@ def export_thread(session: Session, thread_id: int) -> dict[str, Any]:
     if "doc_no" not in top:
         out["doc_no"] = doc.id
     out.update({k: v for k, v in top.items() if k not in ("rejected_edit_actions", "curr_rev_depth")})
-    initial = get_version(session, rounds[0].base_version_id).text if rounds else head_version(session, id_of(doc)).text
+    if rounds:
+        initial = get_version(session, rounds[0].base_version_id).text
+    else:
+        initial = head_version(session, id_of(doc), include_deleted=True).text
     out["curr_rev_depth"] = top.get("curr_rev_depth", (max((r.depth for r in rounds), default=0) + 1))
     zero_doc = {"doc_id": doc_id, "before_revision": initial, **(zero.get("doc_extra") or {})}
     out["rev_depth_0"] = {
@@ -142,7 +145,7 @@ def export_filename(session: Session, thread_id: int) -> str:
     if meta.get("source") and not (meta.get("top") or {}).get("per_round"):
         return meta["source"]
     user = get_user(session, thread.user_id)
-    doc = get_document(session, thread.document_id)
+    doc = get_document(session, thread.document_id, include_deleted=True)
     safe = lambda s: re.sub(r"[^A-Za-z0-9_.]+", "_", s).strip("_") or "x"  # noqa: E731
     name = safe(user.name)
     if not ANNOTATOR_NAME.match(name + "-"):

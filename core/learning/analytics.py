@@ -79,6 +79,7 @@ class EditRecord:
 @dataclass(frozen=True)
 class Filters:
     project_id: int | None = None
+    project_ids: tuple[int, ...] | None = None  # None: any project; narrowed by core.services.analytics
     document_id: int | None = None
     user_id: int | None = None
     proposer: str | None = None  # a proposer label, or a prefix of the edit's source ("harper", "lingotweaker:X")
@@ -115,6 +116,8 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
     )
     if filters.project_id is not None:
         query = query.where(col(Document.project_id) == filters.project_id)
+    if filters.project_ids is not None:
+        query = query.where(col(Document.project_id).in_(list(filters.project_ids)))
     if filters.document_id is not None:
         query = query.where(col(Document.id) == filters.document_id)
     if filters.user_id is not None:

@@ -55,7 +55,7 @@ ACCEPTED = (EditStatus.ACCEPT, EditStatus.MODIFY)  # a rewrite accepts the edit'
 
 
 def project_of_thread(session: Session, thread: Thread) -> int:
-    return get_document(session, thread.document_id).project_id
+    return get_document(session, thread.document_id, include_deleted=True).project_id
 
 
 # (database, edit id) -> (content hash, features, thread id): edits never change once stored, so a

@@ -1,7 +1,8 @@
 """What the Analytics page shows: edit records under filters, and the choices to filter by.
 
-Researchers and admins see everyone's threads; other people see only their own (the filters are
-narrowed to them, and asking for another person is refused).
+Researchers and admins see everyone's threads in the projects where they have that role; other
+people see only their own (the filters are narrowed to the person's projects and to them; asking for
+another person is refused).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from core import access
-from core.access import Actor
+from core.access import Action, Actor, ProjectRef
 from core.db import read_scope
 from core.learning import analytics
 from core.learning.analytics import EditRecord, Filters
@@ -26,31 +27,49 @@ class AnalyticsChoices:
     everyone: bool  # False: only the person's own threads are counted
 
 
+def reads_everyone(actor: Actor, project_id: int | None) -> bool:
+    if actor.is_admin:
+        return True
+    wanted = (project_id,) if project_id is not None else actor.project_ids
+    return bool(wanted) and all(actor.reads_all_in(p) for p in wanted)
+
+
 def scoped(actor: Actor, filters: Filters) -> Filters:
     """The filters narrowed to what this person may read."""
-    if actor.reads_all_decisions:
+    if actor.is_admin:
+        return filters
+    if filters.project_id is not None:
+        access.authorize(actor, Action.DECISIONS_READ_OWN, ProjectRef(filters.project_id))
+    filters = replace(filters, project_ids=actor.project_ids)
+    if reads_everyone(actor, filters.project_id):
         return filters
     if filters.user_id is not None and filters.user_id != actor.user_id:
-        raise access.deny(actor, "see another person's decisions")
+        raise access.deny(actor, Action.DECISIONS_READ_ALL.value)
     return replace(filters, user_id=actor.user_id)
 
 
 def choices(engine: Engine, actor: Actor) -> AnalyticsChoices:
+    everyone = reads_everyone(actor, None)
     with read_scope(engine) as s:
         projects = {p.id or 0: p.name for p in s.exec(select(Project).order_by(col(Project.id))).all()}
+        if not actor.is_admin:
+            projects = {k: v for k, v in projects.items() if k in actor.memberships}
         query = select(User).order_by(User.name)
-        if not actor.reads_all_decisions:
+        if not everyone:
             query = query.where(User.id == actor.user_id)
         people = {u.id or 0: f"{u.name}{' (simulated)' if u.simulated else ''}" for u in s.exec(query).all()}
-    return AnalyticsChoices(projects, people, actor.reads_all_decisions)
+    return AnalyticsChoices(projects, people, everyone)
 
 
 def document_titles(engine: Engine, actor: Actor, project_id: int | None) -> dict[int, str]:
     """Documents by id (of one project, or all), oldest first."""
     with read_scope(engine) as s:
-        query = select(Document.id, Document.title).order_by(col(Document.id))
+        query = select(Document.id, Document.title).order_by(col(Document.id)).where(col(Document.deleted_at).is_(None))
         if project_id is not None:
+            access.authorize(actor, Action.DOCUMENT_LIST, ProjectRef(project_id))
             query = query.where(Document.project_id == project_id)
+        elif not actor.is_admin:
+            query = query.where(col(Document.project_id).in_(list(actor.project_ids)))
         return {int(i or 0): str(t) for i, t in s.exec(query).all()}
 
 
@@ -63,12 +82,12 @@ def records(engine: Engine, actor: Actor, filters: Filters) -> list[EditRecord]:
 
 def distance_rows(engine: Engine, actor: Actor, project_ids: list[int]) -> list[dict[str, object]]:
     """Distance to the reference by depth in simulated projects (their whole runs): researchers and
-    admins only, others get none."""
-    if not actor.reads_all_decisions:
-        return []
+    admins of those projects only, others get none."""
     rows: list[dict[str, object]] = []
     with read_scope(engine) as s:
         for pid in project_ids:
+            if not actor.reads_all_in(pid):
+                continue
             project = s.get(Project, pid)
             texts, refs = analytics.load_round_texts(s, pid)
             for row in analytics.distance_by_round(texts, refs):

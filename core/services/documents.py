@@ -1,7 +1,10 @@
-"""Documents: listing, creating, importing, renaming and deleting.
+"""Documents: listing, creating, importing, renaming and deleting, as the policy (core.access) allows.
 
-Documents belong to a project, not to a person: everyone working in the project sees and manages
-them (no check beyond that exists yet). Versions and restoring are in core.services.history.
+Members of a project list and read its documents; admins, researchers and writers create them; the
+owner or an admin renames and deletes one. Deleting is a soft delete: the document leaves every
+list, while its versions and everyone's decisions stay for exports and research, so one person
+cannot destroy another's work (the page shows how many decisions of others it hides first).
+Versions and restoring are in core.services.history.
 """
 
 from __future__ import annotations
@@ -9,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
-from core import documents
-from core.access import Actor
+from core import access, decisions, documents
+from core.access import Action, Actor, ProjectRef
 from core.config import load_settings
 from core.db import read_scope, session_scope
 from core.documents import DocumentSummary
 from core.errors import RedraftError
+from core.models import Decision
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,28 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)  # one line per file refused, saying why
 
 
+@dataclass(frozen=True)
+class DeletionImpact:
+    """What deleting a document hides from other people (kept in the log, gone from their pages)."""
+
+    others_decisions: int
+    others_people: int
+
+
 def list_documents(engine: Engine, actor: Actor, project_id: int) -> list[DocumentSummary]:
+    access.authorize(actor, Action.DOCUMENT_LIST, ProjectRef(project_id))
     with read_scope(engine) as s:
         return documents.list_documents(s, project_id=project_id)
 
 
+def may(actor: Actor, action: Action, document: DocumentSummary, project_id: int) -> bool:
+    """For pages: whether to show a control on a listed document."""
+    return access.allowed(actor, action, access.DocumentRef(project_id, document.id, document.owner_id))
+
+
 def create_document(engine: Engine, actor: Actor, project_id: int, title: str, text: str) -> CreatedDocument:
     """A document from pasted text; InputError if the text is empty or too large."""
+    access.authorize(actor, Action.DOCUMENT_CREATE, ProjectRef(project_id))
     with session_scope(engine) as s:
         doc = documents.create_document(
             s, title or "Untitled", text, project_id=project_id, user_id=actor.user_id, origin="paste"
@@ -49,6 +70,7 @@ def import_files(
     engine: Engine, actor: Actor, project_id: int, files: Iterable[tuple[str, bytes]], encoding: str | None = None
 ) -> ImportResult:
     """Import uploaded files, each in its own transaction: a refused file is reported, the others kept."""
+    access.authorize(actor, Action.DOCUMENT_CREATE, ProjectRef(project_id))
     result = ImportResult()
     for name, data in files:
         try:
@@ -65,13 +87,29 @@ def import_files(
 def rename_document(engine: Engine, actor: Actor, document_id: int, title: str) -> str:
     """Rename; returns the title as stored (cleaned)."""
     with session_scope(engine) as s:
+        access.authorize_document(s, actor, Action.DOCUMENT_RENAME, document_id)
         return documents.rename_document(s, document_id, title).title
 
 
+def deletion_impact(engine: Engine, actor: Actor, document_id: int) -> DeletionImpact:
+    """Other people's decisions on the document, to show before it is deleted."""
+    with read_scope(engine) as s:
+        access.authorize_document(s, actor, Action.DOCUMENT_DELETE, document_id)
+        q = decisions.query(
+            func.count(col(Decision.id)),
+            func.count(func.distinct(col(Decision.user_id))),
+            document_ids=[document_id],
+            order=None,
+        ).where(col(Decision.user_id) != actor.user_id)
+        n, people = s.execute(q).one()
+    return DeletionImpact(int(n or 0), int(people or 0))
+
+
 def delete_document(engine: Engine, actor: Actor, document_id: int) -> None:
-    """Delete a document with its versions, rounds and decisions."""
+    """Delete a document (soft: hidden everywhere, its decisions kept for exports): owner or admin."""
     with session_scope(engine) as s:
-        documents.delete_document(s, document_id)
+        access.authorize_document(s, actor, Action.DOCUMENT_DELETE, document_id)
+        documents.delete_document(s, document_id, actor.user_id)
 
 
 def max_document_bytes() -> int:

@@ -1,8 +1,9 @@
 """Exporting decisions (the log, TRL datasets, R3 files) and importing R3 logs, for the acting person.
 
-Researchers and admins export everyone's decisions; everyone else exports only their own: the
-filters are narrowed to them (asking for another person's decisions is refused), R3 files are
-written only for their own threads. This is checked here, whatever a page offers.
+Researchers and admins export everyone's decisions of the projects they belong to; everyone else
+exports only their own: the filters are narrowed to the person's projects and, unless they read
+everyone's in all of them, to the person (asking for another person's decisions is refused); R3
+files are written only for threads they may read. This is checked here, whatever a page offers.
 """
 
 from __future__ import annotations
@@ -27,18 +28,34 @@ from core.data import export, r3
 from core.data.export import ExportFilters, ExportResult, ExportSummary, FilterOptions
 from core.db import read_scope
 from core.errors import InputError
-from core.models import Thread
+from core.models import Document, Thread
 
 PREVIEW_ROWS = 20
 
 
+def reads_everyone(actor: Actor, filters: ExportFilters) -> bool:
+    """Whether the filters' projects (all the person's, when none is chosen) are all ones where the
+    person reads everyone's decisions."""
+    if actor.is_admin:
+        return True
+    wanted = filters.project_ids or actor.project_ids
+    return bool(wanted) and all(actor.reads_all_in(p) for p in wanted)
+
+
 def scoped(actor: Actor, filters: ExportFilters) -> ExportFilters:
     """The filters narrowed to the decisions this person may export."""
-    if actor.reads_all_decisions:
+    if actor.is_admin:
         return filters
-    others = set(filters.user_ids) - {actor.user_id}
-    if others:
-        raise access.deny(actor, "export other people's decisions")
+    wanted = filters.project_ids or actor.project_ids
+    if not wanted:
+        raise access.deny(actor, "export decisions: you are not a member of any project")
+    for pid in wanted:
+        access.authorize(actor, access.Action.DECISIONS_READ_OWN, access.ProjectRef(pid))
+    filters = replace(filters, project_ids=tuple(wanted))
+    if reads_everyone(actor, filters):
+        return filters
+    if set(filters.user_ids) - {actor.user_id}:
+        raise access.deny(actor, access.Action.DECISIONS_READ_ALL.value)
     return replace(filters, user_ids=(actor.user_id,))
 
 
@@ -46,7 +63,16 @@ def filter_options(engine: Engine, actor: Actor) -> FilterOptions:
     """What the filters offer: the people are only the person themself unless they read everyone's."""
     with read_scope(engine) as s:
         options = export.filter_options(s)
-    if actor.reads_all_decisions:
+    return filter_options_for(actor, options)
+
+
+def filter_options_for(actor: Actor, options: FilterOptions) -> FilterOptions:
+    """Filter choices narrowed to the person's projects, and to them unless they read everyone's."""
+    if actor.is_admin:
+        return options
+    mine = set(actor.project_ids)
+    options = replace(options, projects=[p for p in options.projects if p[0] in mine])
+    if reads_everyone(actor, ExportFilters()):
         return options
     return replace(options, users=[u for u in options.users if u[0] == actor.user_id])
 
@@ -131,7 +157,7 @@ def r3_threads(engine: Engine, actor: Actor, filters: ExportFilters) -> list[int
     filters = scoped(actor, filters)
     with read_scope(engine) as s:
         ids = export.thread_ids(s, filters)
-        if actor.reads_all_decisions or not ids:
+        if reads_everyone(actor, filters) or not ids:
             return ids
         own = s.exec(select(Thread.id).where(col(Thread.id).in_(ids), Thread.user_id == actor.user_id)).all()
     return sorted(int(i) for i in own if i is not None)
@@ -140,11 +166,18 @@ def r3_threads(engine: Engine, actor: Actor, filters: ExportFilters) -> list[int
 def r3_zip(engine: Engine, actor: Actor, thread_ids: Iterable[int]) -> bytes:
     """The threads as R3 whole-session JSON files in a zip."""
     ids = sorted(set(thread_ids))
-    if not actor.reads_all_decisions and ids:
+    if not actor.is_admin and ids:
         with read_scope(engine) as s:
-            owners = dict(s.exec(select(Thread.id, Thread.user_id).where(col(Thread.id).in_(ids))).all())
-        if any(owners.get(i) != actor.user_id for i in ids):
-            raise access.deny(actor, "export another person's revision")
+            rows = s.exec(
+                select(Thread.id, Thread.user_id, Document.project_id)
+                .join(Document, col(Document.id) == col(Thread.document_id))
+                .where(col(Thread.id).in_(ids))
+            ).all()
+        found = {int(t or 0): (u, p) for t, u, p in rows}
+        for i in ids:
+            owner, project = found.get(i, (None, None))
+            if project is None or not (owner == actor.user_id or actor.reads_all_in(project)):
+                raise access.deny(actor, "export another person's revision")
     with tempfile.TemporaryDirectory() as tmp:
         written = r3.export_threads(engine, ids, tmp)
         buf = io.BytesIO()
@@ -155,7 +188,9 @@ def r3_zip(engine: Engine, actor: Actor, thread_ids: Iterable[int]) -> bytes:
 
 
 def import_r3(engine: Engine, actor: Actor, files: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
-    """Import uploaded R3 / IteraTeR logs (JSON or JSON Lines): counts, and the files skipped with why."""
+    """Import uploaded R3 / IteraTeR logs (JSON or JSON Lines): counts, and the files skipped with why.
+    Imports make people and projects: admins only."""
+    access.authorize(actor, access.Action.PROJECTS_MANAGE)
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in files:
             safe = Path(name).name

@@ -1,4 +1,8 @@
-"""A document's versions with where each came from, and restoring an old one."""
+"""A document's versions with where each came from, and restoring an old one.
+
+Any member of the project reads a document's versions (the shared text; no decisions are shown).
+Restoring moves the head everyone's next round starts from, so only the document's owner or an
+admin may (core.access)."""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from core import documents
-from core.access import Actor
+from core import access, documents
+from core.access import Action, Actor
 from core.db import read_scope, session_scope
 from core.errors import NotFoundError
 from core.models import Round, Version
@@ -21,6 +25,7 @@ class VersionHistory:
     versions: list[Version]
     head_id: int | None
     origins: dict[int, str]  # version id -> "pasted", "round 2", "restored" ...
+    may_restore: bool = False  # whether this person may restore an old version
 
     @property
     def by_id(self) -> dict[int, Version]:
@@ -33,6 +38,7 @@ class VersionHistory:
 
 def version_history(engine: Engine, actor: Actor, document_id: int) -> VersionHistory:
     with read_scope(engine) as s:
+        ref = access.authorize_document(s, actor, Action.DOCUMENT_READ, document_id)
         versions = documents.versions(s, document_id)
         head_id = documents.get_document(s, document_id).head_version_id
         depth_by_round: dict[int, int] = {}
@@ -42,13 +48,15 @@ def version_history(engine: Engine, actor: Actor, document_id: int) -> VersionHi
                 if rnd is not None:  # a round that is gone leaves the origin as "round (id N)"
                     depth_by_round[v.round_id] = rnd.depth
     origins = {v.id or 0: documents.describe_origin(v, depth_by_round) for v in versions}
-    return VersionHistory(document_id, versions, head_id, origins)
+    may_restore = access.allowed(actor, Action.DOCUMENT_RESTORE, ref)
+    return VersionHistory(document_id, versions, head_id, origins, may_restore)
 
 
 def restore_version(engine: Engine, actor: Actor, document_id: int, version_id: int) -> Version:
-    """Make an old version's text the new head (history is never rewritten). The version must be of
-    the document the person was looking at."""
+    """Make an old version's text the new head (history is never rewritten): the document's owner or
+    an admin. The version must be of the document the person was looking at."""
     with session_scope(engine) as s:
+        access.authorize_document(s, actor, Action.DOCUMENT_RESTORE, document_id)
         old = documents.get_version(s, version_id)
         if old.document_id != document_id:
             raise NotFoundError(f"Version {version_id} is not a version of this document.")

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import access, decisions
-from core.access import Actor
+from core.access import Action, Actor
 from core.db import read_scope, session_scope
 from core.errors import NotFoundError
 from core.learning import analytics, hidden, muting, preference
@@ -29,6 +29,7 @@ class HiddenSummary:
 def hidden_in_round(engine: Engine, actor: Actor, round_id: int, project_id: int) -> HiddenSummary:
     """How many of the round's edits are hidden from this person and why, with the mutes behind them."""
     with read_scope(engine) as s:
+        access.authorize_round(s, actor, Action.THREAD_READ, round_id)
         shown_hidden = review.round_view(s, round_id, actor.user_id).hidden
         values = {h.row.hidden_value for h in shown_hidden} - {None}
         mutes = [
@@ -46,15 +47,15 @@ def unmute(engine: Engine, actor: Actor, mute_id: int) -> None:
         if row is None:
             raise NotFoundError(f"No mute with id {mute_id}.")
         if row.user_id != actor.user_id:
-            whose = "the project" if row.user_id is None else "another person"
-            access.check_admin(actor, f"unmute what is muted for {whose}")
+            access.authorize(actor, Action.MUTE_FOR_PROJECT, access.ProjectRef(row.project_id))
         muting.unmute(s, mute_id, by_user_id=actor.user_id)
 
 
 def mute(engine: Engine, actor: Actor, project_id: int, kind: str, value: str, *, for_everyone: bool = False) -> None:
     """Mute a rule or intent for oneself, or (admins) for everyone in the project."""
+    access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
     if for_everyone:
-        access.check_admin(actor, "mute a rule or intent for everyone in the project")
+        access.authorize(actor, Action.MUTE_FOR_PROJECT, access.ProjectRef(project_id))
     with session_scope(engine) as s:
         muting.mute(
             s, project_id, kind, value, user_id=None if for_everyone else actor.user_id, by_user_id=actor.user_id
@@ -99,6 +100,7 @@ class LearningView:
 
 
 def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView:
+    access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
     with read_scope(engine) as s:
         profile = preference.get_profile(s, project_id, actor.user_id)
         mutes = muting.list_mutes(s, project_id, actor.user_id)
@@ -139,6 +141,7 @@ def update_profile(
     embeddings: bool | None = None,
 ) -> None:
     """Change the person's own learning settings in the project; only the given ones change."""
+    access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
     with session_scope(engine) as s:
         preference.update_profile(
             s,
@@ -153,4 +156,5 @@ def update_profile(
 
 def refit(engine: Engine, actor: Actor, project_id: int) -> None:
     """Fit the person's preference model on the project's decisions now."""
+    access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
     preference.refresh(engine, project_id, actor.user_id, force=True)

@@ -67,7 +67,7 @@ def protect_term(
     how = protected.check_source(source)
     with session_scope(engine) as s:
         project = get_project(s, get_document(s, document_id).project_id)
-        access.check_protect_terms(actor, where.value, project.owner_id)
+        access.check_protect_terms(s, actor, document_id, where.value, project.owner_id)
         row = protected.add_term(s, document_id, term, scope=where, source=how, user_id=actor.user_id)
         return _views(s, [row])[0]
 
@@ -79,8 +79,10 @@ def list_terms(
     project_id: every term protected in the project, project-wide ones first, then each document's."""
     with read_scope(engine) as s:
         if document_id is not None:
+            access.authorize_document(s, actor, access.Action.DOCUMENT_READ, document_id)
             return _views(s, protected.terms_for_document(s, document_id))
         if project_id is not None:
+            access.authorize(actor, access.Action.DOCUMENT_LIST, access.ProjectRef(project_id))
             return _views(s, protected.terms_in_project(s, project_id))
     raise InputError("Say which document's or project's protected terms to list.")
 
@@ -90,7 +92,9 @@ def remove_term(engine: Engine, actor: Actor, term_id: int) -> None:
     with session_scope(engine) as s:
         row = protected.get_term(s, term_id)
         project = get_project(s, row.project_id)
-        access.check_remove_term(actor, protected.scope_of(row).value, project.owner_id, row.created_by_id)
+        access.check_remove_term(
+            actor, row.project_id, protected.scope_of(row).value, project.owner_id, row.created_by_id
+        )
         protected.remove_term(s, term_id)
 
 

@@ -23,7 +23,7 @@ from core.db import read_scope, session_scope
 from core.decisions import ACTIONS, BULK_ACTIONS, MAX_REWRITE_CHARS, MAX_TIME_TAKEN_MS, Action
 from core.errors import RedraftError
 from core.models import RoundStatus
-from core.revision import review, threads
+from core.revision import review
 from core.revision.review import RoundView
 from core.services.review_payload import review_payload, review_scope
 
@@ -35,8 +35,7 @@ RESULTS_KEPT = 20_000
 
 
 def _check_round(session: Any, actor: Actor, round_id: int) -> None:  # noqa: ANN401 - Session
-    rnd = review.get_round(session, round_id)
-    access.check_thread(actor, threads.get_thread(session, rnd.thread_id), "decide edits in another person's revision")
+    access.authorize_round(session, actor, access.Action.THREAD_DECIDE, round_id)
 
 
 def decide(

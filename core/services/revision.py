@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core import access, documents, jobs
-from core.access import Actor
+from core.access import Action, Actor
 from core.config import round_deadline_s
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError
@@ -92,7 +92,7 @@ class RevisionState:
 
 def revision_state(engine: Engine, actor: Actor, document_id: int) -> RevisionState:
     with read_scope(engine) as s:
-        documents.get_document(s, document_id)
+        access.authorize_document(s, actor, Action.DOCUMENT_READ, document_id)
         thread = threads.latest_thread(s, document_id, actor.user_id)
         rnd = threads.current_round(s, thread.id) if thread and thread.id else None
         history = threads.thread_rounds(s, thread.id) if thread and thread.id else []
@@ -113,6 +113,7 @@ def current_text(engine: Engine, actor: Actor, document_id: int) -> str:
     from core.data import downloads
 
     with read_scope(engine) as s:
+        access.authorize_document(s, actor, Action.DOCUMENT_READ, document_id)
         return downloads.current_text(s, document_id, actor.user_id)
 
 
@@ -135,9 +136,10 @@ def propose(engine: Engine, actor: Actor, document_id: int, settings: RoundSetti
     if not settings.intents:
         raise InputError("Choose at least one intent.")
     with session_scope(engine) as s:
+        access.authorize_document(s, actor, Action.DOCUMENT_READ, document_id)
         check_spec(s, actor, settings.spec)
         thread = threads.active_thread(s, document_id, actor.user_id)
-        access.check_thread(actor, thread)
+        access.authorize_thread(s, actor, Action.THREAD_PROPOSE, thread)
         assert thread.id is not None
         busy = rounds.open_round(s, thread.id)
         if busy is not None and busy.status == RoundStatus.REVIEWING:
@@ -159,7 +161,7 @@ def apply_and_continue(engine: Engine, actor: Actor, round_id: int, settings: Ro
     with session_scope(engine) as s:
         rnd = review.get_round(s, round_id)
         thread = threads.get_thread(s, rnd.thread_id)
-        access.check_thread(actor, thread, "apply another person's round")
+        access.authorize_thread(s, actor, Action.THREAD_APPLY, thread)
         check_spec(s, actor, settings.spec)
         if rnd.status != RoundStatus.REVIEWING:
             raise RoundNotUnderReview(rnd)
@@ -186,7 +188,7 @@ def finish(engine: Engine, actor: Actor, thread_id: int, round_id: int | None) -
     edits, is applied first; if it is no longer under review, nothing is done (stale page)."""
     with session_scope(engine) as s:
         thread = threads.get_thread(s, thread_id)
-        access.check_thread(actor, thread, "finish another person's revision")
+        access.authorize_thread(s, actor, Action.THREAD_FINISH, thread)
         applied: tuple[int | None, int | None] = (None, None)
         if round_id is not None:
             view = review.round_view(s, round_id, thread.user_id)
@@ -207,7 +209,7 @@ def finish(engine: Engine, actor: Actor, thread_id: int, round_id: int | None) -
 def cancel_job(engine: Engine, actor: Actor, job_id: int) -> bool:
     with session_scope(engine) as s:
         job = jobs.get(s, job_id)
-        access.check_job(actor, job.owner_id)
+        access.authorize(actor, Action.JOB_CANCEL, access.JobRef(job.owner_id))
         return jobs.request_cancel(s, job_id)
 
 

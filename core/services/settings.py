@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from core import access
 from core import projects as project_settings
-from core.access import Actor
+from core.access import Action, Actor
 from core.db import read_scope, session_scope
 from core.models import Project
 
@@ -21,12 +21,14 @@ class ProjectSettings:
 
 
 def project_names(engine: Engine, actor: Actor) -> dict[int, str]:
-    """Every project by id, in the order they were made."""
+    """The projects this person belongs to (every one, for an admin) by id, in the order they were made."""
     with read_scope(engine) as s:
-        return {p.id or 0: p.name for p in s.exec(select(Project).order_by(col(Project.id))).all()}
+        rows = s.exec(select(Project).order_by(col(Project.id))).all()
+    return {p.id or 0: p.name for p in rows if actor.is_admin or (p.id or 0) in actor.memberships}
 
 
 def project_settings_of(engine: Engine, actor: Actor, project_id: int) -> ProjectSettings:
+    access.authorize(actor, Action.DOCUMENT_LIST, access.ProjectRef(project_id))
     with read_scope(engine) as s:
         return ProjectSettings(
             sorted(project_settings.disabled_rules(s, project_id)), project_settings.instruction_prefixes(s, project_id)
@@ -42,6 +44,6 @@ def update_project_settings(
     prefixes: dict[str, str] | None = None,
 ) -> None:
     """Change what later rounds in the project run and ask for: admins only."""
-    access.check_admin(actor, "change the project's settings")
+    access.authorize(actor, Action.SETTINGS_CHANGE, access.ProjectRef(project_id))
     with session_scope(engine) as s:
         project_settings.update_settings(s, project_id, by_user_id=actor.user_id, disabled=disabled, prefixes=prefixes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import access, jobs
-from core.access import Actor
+from core.access import Action, Actor
 from core.data import export
 from core.data.export import ExportFilters, FilterOptions
 from core.db import read_scope, session_scope
@@ -30,6 +30,7 @@ from core.errors import ConflictError, InputError, NotFoundError
 from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, ProposerSpec, TrainingRun, TrainingStatus, utcnow
 from core.proposers.endpoints import check_endpoint
 from core.proposers.registry import MODEL_KINDS, parse_spec
+from core.services import exports
 from core.services.exports import scoped
 from core.specs import register_spec
 from core.training.finetune import (
@@ -75,15 +76,15 @@ def _latest_job(session: Session) -> Job | None:
 def models_overview(engine: Engine, actor: Actor) -> ModelsOverview:
     with read_scope(engine) as s:
         options = export.filter_options(s)
-        if not actor.reads_all_decisions:
-            options = replace(options, users=[u for u in options.users if u[0] == actor.user_id])
+    options = exports.filter_options_for(actor, options)
+    with read_scope(engine) as s:
         return ModelsOverview(lineage(s), training_runs(s), options, _latest_job(s))
 
 
 def add_proposer(engine: Engine, actor: Actor, text: str, name: str = "") -> ProposerSpec:
     """Store a proposer given as a spec string (a model, or a server): admins only, and an openai server
     only where proposers may send text (not link-local or cloud metadata addresses: core.proposers.endpoints)."""
-    access.check_admin(actor, "add a proposer")
+    access.authorize(actor, Action.PROPOSERS_MANAGE)
     check_endpoint(parse_spec(text))
     with session_scope(engine) as s:
         return register_spec(s, text, name)
@@ -96,8 +97,13 @@ def start_finetune(
     engine: Engine, actor: Actor, base_spec_id: int, config: FinetuneConfig, filters: ExportFilters
 ) -> Job:
     """Queue a fine-tune of a transformers proposer on the decisions the filters select (narrowed to
-    the person's own unless they read everyone's). Refused while another fine-tune is running."""
+    the person's own unless they read everyone's). Researchers and admins only (core.access). Refused
+    while another fine-tune is running."""
     filters = scoped(actor, filters)
+    for pid in filters.project_ids or ():
+        access.authorize(actor, Action.FINETUNE, access.ProjectRef(pid))
+    if not filters.project_ids:  # an admin choosing no project: every project
+        access.authorize(actor, Action.PROPOSERS_MANAGE)
     with session_scope(engine) as s:
         spec = s.get(ProposerSpec, base_spec_id)
         if spec is None:
@@ -131,7 +137,7 @@ def cancel_finetune(engine: Engine, actor: Actor, job_id: int) -> bool:
         job = jobs.get(s, job_id)
         if job.kind != FINETUNE:
             raise NotFoundError(f"Job {job_id} is not a fine-tune.")
-        access.check_job(actor, job.owner_id, "cancel another person's fine-tune")
+        access.authorize(actor, Action.JOB_CANCEL, access.JobRef(job.owner_id))
         return jobs.request_cancel(s, job_id)
 
 

@@ -56,17 +56,24 @@ def test_versions_restore_makes_a_new_head(engine):
             documents.restore_version(s, restored.id)
 
 
-def test_delete_cascades(engine):
+def test_delete_is_soft(engine):
+    """A deleted document leaves lists and lookups; its versions (and decisions) stay for exports."""
     with session_scope(engine) as s:
         doc = documents.create_document(s, "d", "text")
         documents.add_version(s, doc.id, "text 2", origin="manual")
         doc_id = doc.id
     with session_scope(engine) as s:
         documents.delete_document(s, doc_id)
-    assert count(engine, Version) == 0
+    assert count(engine, Version) == 2
+    with session_scope(engine) as s:
+        assert doc_id not in {d.id for d in documents.list_documents(s)}
+        assert documents.get_document(s, doc_id, include_deleted=True).deleted_at is not None
     with pytest.raises(NotFoundError):
         with session_scope(engine) as s:
             documents.get_document(s, doc_id)
+    with pytest.raises(NotFoundError):  # deleting twice
+        with session_scope(engine) as s:
+            documents.delete_document(s, doc_id)
 
 
 def test_documents_survive_a_restart(db_url):

@@ -98,8 +98,11 @@ def test_history_origins_and_restore(engine: Engine, people: People) -> None:
     assert found.head_id == found.versions[-1].id and found.head_text == "The cat sat on the mat."
     first = found.versions[0].id
     with pytest.raises(NotFoundError):  # a version of another document is refused
-        history.restore_version(engine, me, people.document_id + 1000, first)
-    restored = history.restore_version(engine, me, people.document_id, first)
+        history.restore_version(engine, people.admin, people.document_id + 1000, first)
+    assert not found.may_restore  # the admin's document: restoring moves everyone's head
+    with pytest.raises(PermissionDenied):
+        history.restore_version(engine, me, people.document_id, first)
+    restored = history.restore_version(engine, people.admin, people.document_id, first)
     after = history.version_history(engine, me, people.document_id)
     assert after.head_id == restored.id and after.origins[restored.id] == "restored"
     assert after.head_text == TEXT and len(after.versions) == 3
