@@ -81,6 +81,26 @@ def create_document(
     return document
 
 
+def identical_document(session: Session, project_id: int, text: str) -> Document | None:
+    """A document of the project whose current text is `text` as it would be stored (line endings
+    normalised), or None. Compares lengths first, so only same-sized texts are read."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    stored = text.replace("\r\n", "\n")
+    query = (
+        select(Document)
+        .join(Version, col(Version.id) == col(Document.head_version_id))
+        .where(
+            Document.project_id == project_id,
+            func.length(col(Version.text)) == len(stored),
+            col(Version.text) == stored,
+        )
+        .order_by(col(Document.id))
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
 def import_upload(
     session: Session, upload: UploadedDocument, *, project_id: int | None = None, user_id: int | None = None
 ) -> Document:
