@@ -1,10 +1,14 @@
 """Documents: create by paste or upload; list, open, rename, delete; see versions."""
 
+import functools
+import hashlib
+
 import streamlit as st
 
 from core.errors import RedraftError
 from core.files import SUPPORTED_EXTENSIONS
 from core.services import documents, history
+from ui.pickers import DOC_PARAM
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -14,25 +18,65 @@ eng = engine()
 me = actor()
 project_id = current_project_id()
 
-paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"])
+DUPLICATES = "_doc_duplicates"  # [(name, existing id, existing title)] not imported: already documents
+UPLOAD_GEN = "_doc_upload_gen"  # a new uploader key after each import: it starts empty
+
+
+def open_in_revise(doc_id: int) -> None:
+    st.session_state.document_id = doc_id
+    st.switch_page("app_pages/revise.py", query_params={DOC_PARAM: str(doc_id)})
+
+
+def show_duplicates() -> None:
+    """Texts that were not imported because a document already has them, each with a way to open it."""
+    for n, (name, existing_id, existing_title) in enumerate(st.session_state.get(DUPLICATES, [])):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.warning(
+                f"Not imported: “{md_escape(name)}” has the same text as “{md_escape(existing_title)}” "
+                f"(#{existing_id}).",
+                icon=":material/content_copy:",
+            )
+            if st.button("Open it", key=f"dup_open_{n}_{existing_id}", icon=":material/rate_review:"):
+                st.session_state.pop(DUPLICATES, None)
+                open_in_revise(existing_id)
+
+
+# A key keeps the chosen tab across reruns (a message appearing above must not flip it back).
+paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"], key="doc_tabs", on_change="rerun")
 
 with paste_tab:
     with st.form("paste_form", clear_on_submit=False, border=False):
         title = st.text_input("Title", key="paste_title", max_chars=200)
         text = st.text_area("Text", key="paste_text", height=220, placeholder="Paste the document to revise…")
         submitted = st.form_submit_button("Create document", type="primary", icon=":material/add:")
-    if submitted:
+    anyway = st.session_state.get("_paste_duplicate") == (title, text) and st.button(
+        "Create it anyway", key="paste_anyway", icon=":material/add:"
+    )
+    if submitted or anyway:
+        st.session_state.pop(DUPLICATES, None)
         try:
-            doc = documents.create_document(eng, me, project_id, title, text)
+            doc = documents.create_document(eng, me, project_id, title, text, allow_duplicate=bool(anyway))
+            st.session_state.pop("_paste_duplicate", None)
             st.session_state.document_id = doc.id
             flash(f"Created “{md_escape(doc.title)}”.")
             st.rerun()
+        except documents.DuplicateDocumentError as exc:
+            dup = exc.duplicate
+            st.session_state[DUPLICATES] = [(dup.name, dup.existing.id, dup.existing.title)]
+            st.session_state._paste_duplicate = (title, text)
+            st.rerun()
         except RedraftError as exc:
             st.error(md_escape(str(exc)), icon=":material/error:")
+    if st.session_state.get("_paste_duplicate") is not None and st.session_state._paste_duplicate != (title, text):
+        st.session_state.pop("_paste_duplicate", None)
 
 with upload_tab:
+    gen = st.session_state.setdefault(UPLOAD_GEN, 0)
     uploads = st.file_uploader(
-        "Files", type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS], accept_multiple_files=True, key="uploads"
+        "Files",
+        type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS],
+        accept_multiple_files=True,
+        key=f"uploads_{gen}",
     )
     encoding = st.selectbox(
         "Text encoding",
@@ -43,11 +87,15 @@ with upload_tab:
         chosen = None if encoding.startswith("UTF-8") else encoding
         result = documents.import_files(eng, me, project_id, [(up.name, up.getvalue()) for up in uploads or []], chosen)
         for message in result.errors:
-            st.error(md_escape(message), icon=":material/error:")
+            flash(md_escape(message), "error")
         if result.imported:
             flash(f"Imported {len(result.imported)} document(s).")
-            if not result.errors:
-                st.rerun()
+            st.session_state.document_id = result.imported[-1].id
+        st.session_state[DUPLICATES] = [(d.name, d.existing.id, d.existing.title) for d in result.duplicates]
+        st.session_state[UPLOAD_GEN] = gen + 1  # the uploader starts empty: the next Import is the next files
+        st.rerun()
+
+show_duplicates()
 
 st.divider()
 st.subheader("Your documents")
@@ -56,6 +104,22 @@ rows = documents.list_documents(eng, me, project_id)
 if not rows:
     st.info("No documents yet: paste text or upload a file above.", icon=":material/info:")
     st.stop()
+
+# The selection is the document (its id), not the row: renaming re-sorts the list, deleting shifts it.
+ids = [r.id for r in rows]
+if st.session_state.get("document_id") not in ids:
+    st.session_state.pop("document_id", None)
+selected = st.session_state.get("document_id")
+
+
+def _pick_row(table_key: str, shown: tuple[int, ...]) -> None:
+    """The row picked in the table as it was drawn (`shown`): its document becomes the selection."""
+    picked_rows = st.session_state[table_key].selection.rows
+    if picked_rows:
+        st.session_state.document_id = shown[picked_rows[0]]
+    else:
+        st.session_state.pop("document_id", None)
+
 
 table = [
     {
@@ -68,17 +132,18 @@ table = [
     }
     for r in rows
 ]
-selection = st.dataframe(
+# A new table (key) whenever the order changes, its highlighted row set to the selected document.
+order_sig = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:12]
+table_key = f"doc_table_{order_sig}"
+st.dataframe(
     table,
-    key="doc_table",
-    on_select="rerun",
+    key=table_key,
+    on_select=functools.partial(_pick_row, table_key, tuple(ids)),
     selection_mode="single-row",
+    selection_default={"selection": {"rows": [ids.index(selected)]}} if selected in ids else None,
     hide_index=True,
     column_config={"Updated": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
 )
-picked = selection.selection.rows if selection else []
-if picked:
-    st.session_state.document_id = rows[picked[0]].id
 current = next((r for r in rows if r.id == st.session_state.get("document_id")), None)
 if current is None:
     st.caption("Select a document to open, rename or delete it.")
@@ -101,6 +166,7 @@ def confirm_delete(doc_id: int, doc_title: str) -> None:
 
 with st.container(border=True):
     st.text(current.title)
+    st.caption(f"Document #{current.id} · created {current.created_at:%Y-%m-%d %H:%M}")
     with st.container(horizontal=True, vertical_alignment="bottom"):
         new_title = st.text_input("Rename", value=current.title, key=f"rename_{current.id}", max_chars=200)
         if st.button("Save title", key="save_title"):
@@ -113,7 +179,7 @@ with st.container(border=True):
         if st.button("Delete…", key="delete_doc", icon=":material/delete:"):
             confirm_delete(current.id, current.title)
         if st.button("Open in Revise", key="open_revise", type="primary", icon=":material/rate_review:"):
-            st.switch_page("app_pages/revise.py")
+            open_in_revise(current.id)
 
     versions = history.version_history(eng, me, current.id)
     head = versions.head_id

@@ -7,7 +7,7 @@ import streamlit as st
 from core.errors import RedraftError
 from core.services import history
 from ui.diff_view import diff_view
-from ui.pickers import document_picker
+from ui.pickers import document_picker, linked_round, unlink_round, write_url
 from ui.state import actor, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -18,8 +18,13 @@ me = actor()
 
 doc_id, _ = document_picker(eng, "history_doc")
 
+linked = linked_round()  # `&round=ID`: show the version that round made, against its base
 found = history.version_history(eng, me, doc_id)
 versions, head_id, origin, by_id = found.versions, found.head_id, found.origins, found.by_id
+made = next((v for v in versions if linked is not None and v.round_id == linked), None)
+if linked is not None and made is None:
+    st.caption(f"Round #{linked} made no version of this document (not applied, or not this document).")
+write_url(doc=doc_id, round=linked if made is not None else None)
 
 
 def label(version_id: int) -> str:
@@ -53,14 +58,22 @@ if len(versions) < 2:
 else:
     head = by_id[head_id] if head_id in by_id else versions[-1]
     default_old = head.parent_id if head.parent_id in by_id else ids_newest_first[1]
-    marker = (doc_id, head.id)
+    default_new = head.id
+    if made is not None and made.parent_id in by_id:
+        default_old, default_new = made.parent_id, made.id
+    marker = (doc_id, head.id, linked)
     if st.session_state.get("_history_pair_for") != marker:
         st.session_state._history_pair_for = marker
         st.session_state.history_old = default_old
-        st.session_state.history_new = head.id
+        st.session_state.history_new = default_new
+
+    def _pair_changed() -> None:
+        unlink_round()  # the pair shown is no longer that round's
+        st.session_state._history_pair_for = (doc_id, head.id, None)
+
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        old_id = st.selectbox("From", ids_newest_first, format_func=label, key="history_old")
-        new_id = st.selectbox("To", ids_newest_first, format_func=label, key="history_new")
+        old_id = st.selectbox("From", ids_newest_first, format_func=label, key="history_old", on_change=_pair_changed)
+        new_id = st.selectbox("To", ids_newest_first, format_func=label, key="history_new", on_change=_pair_changed)
     if old_id == new_id:
         st.caption("Pick two different versions to see what changed.")
     else:

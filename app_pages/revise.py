@@ -18,7 +18,7 @@ from core.revision.apply import RoundNotUnderReview
 from core.revision.rounds import DEFAULT_MAX_DEPTH, RoundSettings
 from core.services import downloads, learning, revision
 from ui import protected_terms, review_widget
-from ui.pickers import document_picker
+from ui.pickers import DOC_PARAM, ROUND_PARAM, document_picker, linked_round, write_url
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -40,6 +40,25 @@ if state.reviewing and state.round is not None:
     state = revision.revision_state(eng, me, doc_id)
 thread, rnd, history, head, job = state.thread, state.round, state.history, state.head, state.job
 thread_id = thread.id if thread else None
+settled = thread is not None and thread.status == ThreadStatus.FINISHED
+
+# The URL names the round under review (a link to share, a reload that comes back to it). A link to a
+# round that is no longer the current one says so, and where that round's changes can be seen.
+linked = linked_round()
+if linked is not None and (rnd is None or linked != rnd.id or not state.reviewing):
+    old = next((r for r in history if r.id == linked), None)
+    if old is None:
+        st.warning(f"The link names round #{linked}, which is not in your revision of this document.")
+    elif old.status != RoundStatus.REVIEWING:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.info(f"The linked round {old.depth} is {old.status}; this page shows where the revision stands now.")
+            st.page_link(
+                "app_pages/history.py",
+                label=f"See round {old.depth} in History",
+                icon=":material/history:",
+                query_params={DOC_PARAM: str(doc_id), ROUND_PARAM: str(linked)},
+            )
+write_url(doc=doc_id, round=rnd.id if state.reviewing and rnd is not None else None)
 specs = revision.proposer_choices(eng)
 
 
@@ -216,8 +235,8 @@ if job is not None and job.id not in st.session_state.setdefault(SEEN_JOBS, set(
         st.warning("Proposing was cancelled; nothing was stored for that round.", icon=":material/cancel:")
     elif job.status in (JobStatus.FAILED, JobStatus.INTERRUPTED):
         st.error(md_escape(job.error or "The job failed."), icon=":material/error:")
-    elif result.get("stop_reason"):
-        st.success(f"The revision loop stopped: {md_escape(result['stop_reason'])}.", icon=":material/flag:")
+    elif result.get("stop_reason") and settled:
+        pass  # the finished revision below says why it stopped: one message, not two
     elif job.kind == revision.CONTINUE:
         st.success("Applied; the next round is ready for review.", icon=":material/check:")
 
@@ -320,34 +339,53 @@ if state.reviewing and thread is not None and rnd is not None:
         settings_form(disabled=False)
     st.stop()
 
-# --- no round under review: start one ------------------------------------------------------------
+# --- no round under review: the text as it stands, and what to do next ------------------------------
 
-if thread is not None and thread.status == ThreadStatus.FINISHED:
+
+def current_text_box(label: str) -> None:
+    """The document's current text, so a writer sees what they opened (or what the revision made)."""
+    st.caption(f"{label} · version #{head.id} · {len(head.text):,} characters")
+    long = len(head.text) > 1500 or head.text.count("\n") > 20
+    with st.container(border=True, height=420 if long else "content", key="rv_text"):
+        st.text(head.text if head.text else "(empty document)")
+
+
+if settled and thread is not None:
+    # Settled: one message, the final text, and the next steps (no Apply / Finish to press any more).
     done = sum(1 for r in history if r.status == RoundStatus.APPLIED)
     st.success(
-        f"This revision is finished ({md_escape(thread.stop_reason or 'finished')}) after {done} applied round(s). "
-        f"Version #{head.id} is the current text.",
+        f"The revision loop stopped: {md_escape(thread.stop_reason or 'finished')}. "
+        f"This revision is finished after {done} applied round(s).",
         icon=":material/task_alt:",
     )
-elif rnd is not None and rnd.status == RoundStatus.FAILED:
+    current_text_box("Final text")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        download_menu("Download")
+        st.page_link(
+            "app_pages/history.py",
+            label="See the history",
+            icon=":material/history:",
+            query_params={DOC_PARAM: str(doc_id)},
+        )
+    with st.expander("Start a new revision of this text", expanded=False):
+        settings_form(disabled=False)
+        st.button(
+            "Start a new revision", type="primary", icon=":material/auto_fix_high:", key="propose", on_click=on_propose
+        )
+    st.stop()
+
+if rnd is not None and rnd.status == RoundStatus.FAILED:
     st.error(f"Round {rnd.depth} failed: {md_escape(rnd.error or 'unknown error')}", icon=":material/error:")
 elif rnd is not None and rnd.status == RoundStatus.CANCELLED:
     st.warning(f"Round {rnd.depth} was cancelled.", icon=":material/cancel:")
 elif rnd is not None and rnd.status == RoundStatus.APPLIED:
     st.info(f"Round {rnd.depth} is applied. Propose the next round or finish.", icon=":material/info:")
 
-st.caption(f"Version #{head.id} · {len(head.text):,} characters")
+current_text_box("Current text")
 with st.container(border=True):
     settings_form(disabled=False)
     with st.container(horizontal=True, vertical_alignment="center"):
-        new_thread = thread is None or thread.status == ThreadStatus.FINISHED
-        st.button(
-            "Propose" if not new_thread or thread is None else "Start a new revision",
-            type="primary",
-            icon=":material/auto_fix_high:",
-            key="propose",
-            on_click=on_propose,
-        )
+        st.button("Propose", type="primary", icon=":material/auto_fix_high:", key="propose", on_click=on_propose)
         if thread is not None and thread.status == ThreadStatus.ACTIVE and rnd is not None:
             st.button("Finish", icon=":material/flag:", key="finish_idle", on_click=on_finish, args=(thread.id, None))
         download_menu("Download")

@@ -17,6 +17,7 @@ from core.db import DEFAULT_PROJECT, DEFAULT_USER
 from core.errors import InputError, NotFoundError
 from core.files import UploadedDocument, clean_title, prepare_text, read_upload
 from core.models import Document, Project, User, Version, VersionOrigin, id_of, utcnow
+from core.text.clean import clean_text
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,27 @@ def create_document(
     session.add(document)
     session.flush()
     return document
+
+
+def identical_document(session: Session, project_id: int, text: str) -> Document | None:
+    """A document of the project whose current text is `text` as it would be stored (line endings
+    normalised), or None. Compares lengths first, so only same-sized texts are read."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    stored = clean_text(text).text.replace("\r\n", "\n")
+    query = (
+        select(Document)
+        .join(Version, col(Version.id) == col(Document.head_version_id))
+        .where(
+            Document.project_id == project_id,
+            col(Document.deleted_at).is_(None),
+            func.length(col(Version.text)) == len(stored),
+            col(Version.text) == stored,
+        )
+        .order_by(col(Document.id))
+        .limit(1)
+    )
+    return session.exec(query).first()
 
 
 def import_upload(

@@ -22,6 +22,19 @@ from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer
 
 
+def open_url(page: Page, url: str) -> None:
+    """Open an address (a deep link with ?doc=… and &round=…) and wait for the app."""
+    page.goto(url)
+    wait_for_app(page)
+
+
+def query(page: Page) -> dict[str, str]:
+    """The page's query parameters now."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(page.url).query))
+
+
 def open_revise(page: Page, url: str) -> None:
     """The entry page first (a fresh server knows st.navigation only once app.py has run), then Revise."""
     page.goto(url)
@@ -97,11 +110,27 @@ def count(page: Page, kind: str) -> Locator:
     return page.locator(f".rd-count.k-{kind} b")
 
 
+def seed_document(server: AppServer, text: str, title: str = "Seeded") -> int:
+    """A document (no round yet) in the server's database; its id."""
+    engine = make_engine(server.database_url)
+    migrate(engine)
+    try:
+        with session_scope(engine) as s:
+            return documents.create_document(s, title, text).id
+    finally:
+        engine.dispose()
+
+
 def seed_round(
-    server: AppServer, text: str, rules: dict[str, str] | None = None, title: str = "Seeded", proposer: object = None
+    server: AppServer,
+    text: str,
+    rules: dict[str, str] | None = None,
+    title: str = "Seeded",
+    proposer: object = None,
+    settings: rounds.RoundSettings | None = None,
 ) -> tuple[int, int, int]:
     """A document with a round under review in the server's database: (document, round, user) ids.
-    The edits come from `proposer`, or a ReplaceProposer with `rules`."""
+    The edits come from `proposer`, or a ReplaceProposer with `rules`; `settings` are the round's."""
     engine = make_engine(server.database_url)
     migrate(engine)  # the app migrates on its first page load; the test may come first
     try:
@@ -111,7 +140,7 @@ def seed_round(
             thread_id = threads.active_thread(s, doc.id, user_id).id
             doc_id = doc.id
         proposer = proposer or ReplaceProposer(rules or {})
-        rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=proposer)
+        rnd = rounds.propose_round(engine, thread_id, settings or rounds.RoundSettings(), proposer=proposer)
         assert rnd.status == "reviewing", rnd.error
         return doc_id, rnd.id, user_id
     finally:
