@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from core.errors import NotFoundError, RedraftError
-from core.models import Role, Thread, User
+from core.models import CampaignMember, Role, Thread, User
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +80,41 @@ def check_reads_all(actor: Actor, what: str) -> None:
 def check_job(actor: Actor, owner_id: int | None, what: str = "cancel another person's job") -> None:
     if owner_id != actor.user_id and not actor.is_admin:
         raise deny(actor, what)
+
+
+# --- annotation campaigns (core.campaigns, core.services.campaigns) -----------------------------------
+# Campaign membership lives in the campaign's own table (CampaignMember): a person annotates a
+# campaign they are invited to; researchers and admins run campaigns and adjudicate.
+
+
+def may_run_campaign(actor: Actor) -> bool:
+    """Create, configure, assign, send back, see progress and everyone's labels: researchers, admins."""
+    return actor.role in (Role.ADMIN, Role.RESEARCHER)
+
+
+def check_run_campaign(actor: Actor, what: str = "run annotation campaigns") -> None:
+    if not may_run_campaign(actor):
+        raise deny(actor, what)
+
+
+def may_adjudicate(actor: Actor) -> bool:
+    """The adjudicator role: researchers and admins."""
+    return may_run_campaign(actor)
+
+
+def check_adjudicate(actor: Actor) -> None:
+    if not may_adjudicate(actor):
+        raise deny(actor, "adjudicate disagreements")
+
+
+def may_annotate(actor: Actor, member: CampaignMember | None) -> bool:
+    """Take and judge a campaign's items: its invited annotators, unless paused."""
+    return member is not None and member.user_id == actor.user_id and not member.paused
+
+
+def check_annotate(actor: Actor, member: CampaignMember | None) -> None:
+    if member is not None and member.user_id == actor.user_id and member.paused:
+        reason = f" ({member.paused_reason})" if member.paused_reason else ""
+        raise deny(actor, f"take more items of this campaign: you are paused{reason}; ask its researcher")
+    if not may_annotate(actor, member):
+        raise deny(actor, "annotate in a campaign you are not invited to")
