@@ -18,8 +18,10 @@ from core import access, jobs
 from core.access import Actor
 from core.campaigns import agreement, assignment, labels, model, progress, proposing, units
 from core.campaigns.model import CampaignSettings
+from core.data import campaign_export
+from core.data.trl_data import TrlSplits
 from core.db import read_scope, session_scope
-from core.errors import NotFoundError
+from core.errors import InputError, NotFoundError
 from core.models import AssignmentStatus, Campaign, CampaignItem, Document, Job, User, id_of
 
 JOB_KIND = "campaign-propose"
@@ -320,3 +322,35 @@ def check_campaign_round(session: Session, actor: Actor, round_id: int, *, write
 
 def _finished(session: Session, item: CampaignItem, user_id: int) -> bool:
     return user_id in assignment.done_by_item(session, item.campaign_id).get(id_of(item), set())
+
+
+# --- exports (researchers) --------------------------------------------------------------------------------
+
+
+def export_rows(engine: Engine, actor: Actor, campaign_id: int, what: str) -> list[dict[str, Any]]:
+    """ "decisions": each finisher's decision per shared edit with the label that stands; "labels": one
+    row per shared edit with every vote and the label that stands with its source."""
+    access.check_reads_all(actor, "export everyone's campaign decisions")
+    with read_scope(engine) as s:
+        campaign = model.get_campaign(s, campaign_id)
+        if what == "decisions":
+            return list(campaign_export.decision_rows(s, campaign))
+        if what == "labels":
+            return list(campaign_export.label_rows(s, campaign))
+    raise InputError(f"Export 'decisions' or 'labels', not {what!r}.")
+
+
+def export_agreement(engine: Engine, actor: Actor, campaign_id: int) -> dict[str, Any]:
+    access.check_reads_all(actor, "export agreement figures")
+    with read_scope(engine) as s:
+        return campaign_export.agreement_summary(s, model.get_campaign(s, campaign_id))
+
+
+def trl_dataset(
+    engine: Engine, actor: Actor, campaign_id: int, kind: str, *, unresolved: str = "drop", test_fraction: float = 0.1
+) -> TrlSplits:
+    """TRL rows (dpo, kto, reward, sft) from the labels that stand, split by document."""
+    access.check_reads_all(actor, "build training data from everyone's labels")
+    with read_scope(engine) as s:
+        campaign = model.get_campaign(s, campaign_id)
+        return campaign_export.trl_splits(s, campaign, kind, unresolved=unresolved, test_fraction=test_fraction)
