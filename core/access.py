@@ -26,7 +26,7 @@ from types import MappingProxyType
 from sqlmodel import Session, select
 
 from core.errors import NotFoundError, RedraftError
-from core.models import Document, Membership, Role, Round, Thread, User, id_of
+from core.models import CampaignMember, Document, Membership, Role, Round, Thread, User, id_of
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ class Action(StrEnum):
     SETTINGS_CHANGE = "change the project's settings"
     MUTE_FOR_PROJECT = "mute a rule or intent for everyone in the project"
     JOB_CANCEL = "cancel another person's job"
+    CAMPAIGN_RUN = "run annotation campaigns in this project"
+    CAMPAIGN_ADJUDICATE = "adjudicate disagreements in this project's campaigns"
     TERMS_PROTECT = "protect terms in documents (annotators judge the edits they are given, not shape them)"
     TERMS_PROTECT_PROJECT = "protect terms for a whole project (its owner or an admin does)"
     USERS_MANAGE = "manage people and invitations"
@@ -215,6 +217,8 @@ _RULES: dict[Action, Callable[[Actor, Resource], bool]] = {
     Action.SETTINGS_CHANGE: _in_roles(Role.ADMIN),
     Action.MUTE_FOR_PROJECT: _in_roles(Role.ADMIN),
     Action.JOB_CANCEL: _job_owner,
+    Action.CAMPAIGN_RUN: _in_roles(*_READERS),
+    Action.CAMPAIGN_ADJUDICATE: _in_roles(*_READERS),
     Action.TERMS_PROTECT: _in_roles(*_CREATORS),
     Action.TERMS_PROTECT_PROJECT: _owner_or_admin,
     Action.USERS_MANAGE: _site_admin,
@@ -308,3 +312,21 @@ def check_remove_term(
     if scope != "project" and created_by_id == actor.user_id and _member(actor, ref):
         return
     authorize(actor, Action.TERMS_PROTECT_PROJECT if scope == "project" else Action.TERMS_PROTECT, ref)
+
+
+# --- annotation campaigns (core.campaigns, core.services.campaigns) -----------------------------------
+# Running a campaign is a project action (CAMPAIGN_RUN, CAMPAIGN_ADJUDICATE); taking its items is
+# for the people invited to it (CampaignMember, the campaign's own table), unless paused.
+
+
+def may_annotate(actor: Actor, member: CampaignMember | None) -> bool:
+    """Take and judge a campaign's items: its invited annotators, unless paused."""
+    return member is not None and member.user_id == actor.user_id and not member.paused
+
+
+def check_annotate(actor: Actor, member: CampaignMember | None) -> None:
+    if member is not None and member.user_id == actor.user_id and member.paused:
+        reason = f" ({member.paused_reason})" if member.paused_reason else ""
+        raise deny(actor, f"take more items of this campaign: you are paused{reason}; ask its researcher")
+    if not may_annotate(actor, member):
+        raise deny(actor, "annotate in a campaign you are not invited to")

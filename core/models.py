@@ -461,3 +461,121 @@ class Job(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None
+
+
+# --- annotation campaigns (core.campaigns) --------------------------------------------------------------
+
+
+class CampaignStatus(StrEnum):
+    PREPARING = "preparing"  # the proposals for its items are being made
+    OPEN = "open"  # annotators take items
+    CLOSED = "closed"  # no more decisions; labels and exports stay
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"  # proposals not made yet (or their job died: made again)
+    READY = "ready"  # its shared round is under review
+    EMPTY = "empty"  # the proposer found nothing to judge
+    FAILED = "failed"
+
+
+class AssignmentStatus(StrEnum):
+    RESERVED = "reserved"  # taken with "Next": expires if not finished in time
+    ASSIGNED = "assigned"  # given by a researcher (or sent back for correction): no expiry
+    DONE = "done"  # finished: never taken away
+
+
+class Campaign(SQLModel, table=True):
+    """Several people judging the same frozen proposals: overlap, guidelines, gold items."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    name: str = Field(index=True, unique=True)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    status: str = Field(default=CampaignStatus.PREPARING)
+    spec_id: Optional[int] = Field(default=None, foreign_key="proposerspec.id", ondelete="SET NULL")
+    intents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rounds_per_item: int = Field(default=1)
+    overlap: int = Field(default=2)  # how many people judge each item (Argilla's min_submitted)
+    guidelines: str = Field(default="", sa_column=Column(Text, nullable=False))
+    gold_every: int = Field(default=0)  # every k-th item a person takes is a gold item (0: none)
+    gold_min_accuracy: Optional[float] = None  # below it (on enough gold edits) a person is paused
+    reservation_minutes: int = Field(default=30)
+    # an edit goes to adjudication when the share of its most common label is below this
+    min_agreement: float = Field(default=1.0)
+    job_id: Optional[int] = Field(default=None, foreign_key="job.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CampaignItem(SQLModel, table=True):
+    """One document of a campaign, with the shared round everyone judges."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "document_id", name="uq_campaignitem_document"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    round_id: Optional[int] = Field(default=None, foreign_key="round.id", ondelete="SET NULL")
+    status: str = Field(default=ItemStatus.PENDING)
+    is_gold: bool = Field(default=False)
+    # edit id (as a string: JSON keys) -> the known answer (accept | reject | modify)
+    gold_answers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+
+
+class CampaignMember(SQLModel, table=True):
+    """An annotator of a campaign; a paused one gets no more items."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "user_id", name="uq_campaignmember_user"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    paused: bool = Field(default=False)
+    paused_reason: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CampaignAssignment(SQLModel, table=True):
+    """A person's hold on an item. The database keeps the rules across processes: a person holds an
+    item once (unique item, user), an item has at most `overlap` holders (one row per slot, slots
+    0..overlap-1, unique item, slot; gold items have no slot), and a person holds one reservation
+    from "Next" at a time per campaign (a partial unique index)."""
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id", name="uq_assignment_item_user"),
+        UniqueConstraint("item_id", "slot", name="uq_assignment_item_slot"),
+        Index("ix_assignment_campaign_status", "campaign_id", "status"),
+        Index(
+            "uq_assignment_one_reserved",
+            "campaign_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'reserved'"),
+            postgresql_where=text("status = 'reserved'"),
+        ),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    item_id: int = Field(foreign_key="campaignitem.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    slot: Optional[int] = None
+    status: str = Field(default=AssignmentStatus.RESERVED)
+    manual: bool = Field(default=False)
+    reserved_at: datetime = Field(default_factory=utcnow)
+    expires_at: Optional[datetime] = None
+    done_at: Optional[datetime] = None
+
+
+class Adjudication(SQLModel, table=True):
+    """An adjudicator's label for a shared edit people disagreed on; the latest per edit counts."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    edit_id: int = Field(foreign_key="edit.id", index=True, ondelete="CASCADE")
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    action: str  # accept | reject | modify
+    modified_text: Optional[str] = Field(default=None, sa_column=Column(Text))
+    comment: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -5,6 +5,8 @@ python -m core stats --by source --user alice      by rule or model, for one per
 python -m core stats --view rounds --json          edits proposed, shown, hidden per round
 python -m core stats --view preference             the preference model's accuracy and calibration
 python -m core stats --view distance --project "Simulation ..."   distance to the reference by depth
+python -m core stats --view agreement --by user --json   agreement between people on shared edits
+                                                   (a --campaign's, or matched edits of imported R3 logs)
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
-from core.cli._common import engine_for, parse_when
+from core.cli._common import actor_for_args, engine_for, parse_when
 from core.db import session_scope
 from core.errors import InputError
 from core.learning import analytics
 from core.models import Project, User, id_of
+from core.services import campaigns
 
-VIEWS = ("acceptance", "rounds", "depths", "time", "hidden", "preference", "distance")
+VIEWS = ("acceptance", "rounds", "depths", "time", "hidden", "preference", "distance", "agreement")
+AGREEMENT_BY = ("depth", "intent", "source", "user")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Statistics over the decision log, the same figures as the Analytics page.",
     )
     p.add_argument(
-        "--by", choices=analytics.GROUP_KEYS, default="depth", help="group for --view acceptance/time (default depth)"
+        "--by",
+        choices=analytics.GROUP_KEYS,
+        default="depth",
+        help="group for --view acceptance/time/agreement (default depth; agreement: depth, intent, source, user)",
     )
     p.add_argument("--view", choices=VIEWS, default="acceptance", help="what to show (default acceptance)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -47,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--since", help="rounds proposed at or after (ISO date or datetime, UTC unless an offset is given)")
     g.add_argument("--until", help="rounds proposed before (a bare date includes that whole day)")
     g.add_argument("--simulated", choices=["yes", "no", "any"], default="any", help="simulated runs or people")
+    g.add_argument("--campaign", help="campaign id or name (--view agreement)")
     p.set_defaults(func=cmd_stats)
 
 
@@ -129,7 +137,41 @@ def _numeric(text: str) -> bool:
     return text.replace(".", "", 1).replace("-", "", 1).isdigit()
 
 
+def agreement_view(args: argparse.Namespace) -> dict[str, object]:
+    """Agreement on a campaign's shared edits, or on the matched edits of people's own threads."""
+    if args.by not in AGREEMENT_BY:
+        raise InputError(f"--view agreement groups by one of {', '.join(AGREEMENT_BY)}.")
+    engine = engine_for(args)
+    actor = actor_for_args(args, engine)
+    if args.campaign:
+        campaign = campaigns.get(engine, actor, args.campaign)
+        return campaigns.agreement_figures(engine, actor, id_of(campaign), by=args.by)
+    with session_scope(engine) as s:
+        project_id = resolve(s, args.project, Project, "project")
+    return campaigns.log_agreement(engine, actor, project_id=project_id, document_id=args.document, by=args.by)
+
+
+def print_agreement(result: dict[str, object]) -> None:
+    overall = result["overall"]
+    assert isinstance(overall, dict)
+    alpha = _fmt(overall["alpha"]) if overall["alpha"] is not None else f"undefined ({overall['alpha_undefined']})"
+    print(
+        f"shared edits judged by two or more: {overall['units']}   people: {overall['people']}\n"
+        f"Krippendorff's alpha (nominal): {alpha}   percent agreement: {_fmt(overall['percent_agreement'])}   "
+        f"mean pairwise Cohen's kappa: {_fmt(overall['kappa_mean'])}\n"
+    )
+    rows = result.get("rows")
+    print(format_table(rows if isinstance(rows, list) else []))
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
+    if args.view == "agreement":
+        figures = agreement_view(args)
+        if args.json:
+            sys.stdout.write(json.dumps(figures, ensure_ascii=False, default=_json_default) + "\n")
+        else:
+            print_agreement(figures)
+        return 0
     with session_scope(engine_for(args)) as s:
         result = compute(s, args.view, args.by, filters_from(s, args))
     if args.json:

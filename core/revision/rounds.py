@@ -134,12 +134,18 @@ def _job_ended(session: Session, job_id: int | None) -> bool:
     return job is None or job.status not in ACTIVE_JOB_STATUSES
 
 
-def store_edits(session: Session, round_id: int, base_text: str, edits: list[Edit]) -> list[EditRow]:
-    """Store a round's edits (after feedback screening), in document order."""
-    rnd = get_round(session, round_id)
-    thread = get_thread(session, rnd.thread_id)
-    terms = (rnd.request or {}).get("protected_terms", ())
-    screened = feedback.screen_edits(session, thread, base_text, edits, terms)
+def store_edits(
+    session: Session, round_id: int, base_text: str, edits: list[Edit], *, screen: bool = True
+) -> list[EditRow]:
+    """Store a round's edits in document order: screened by the thread owner's feedback and protected
+    terms, or (`screen` False: a campaign's shared round, the same edits for everyone) all of them, shown."""
+    if screen:
+        rnd = get_round(session, round_id)
+        thread = get_thread(session, rnd.thread_id)
+        terms = (rnd.request or {}).get("protected_terms", ())
+        screened = feedback.screen_edits(session, thread, base_text, edits, terms)
+    else:
+        screened = [feedback.ScreenedEdit(edit) for edit in edits]
     rows = [
         EditRow(
             round_id=round_id,

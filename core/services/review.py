@@ -25,6 +25,7 @@ from core.errors import RedraftError
 from core.models import RoundStatus
 from core.revision import review
 from core.revision.review import RoundView
+from core.services import campaigns
 from core.services.review_payload import review_payload, review_scope
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,20 @@ MAX_KEY_CHARS = 100
 RESULTS_KEPT = 20_000
 
 
-def _check_round(session: Any, actor: Actor, round_id: int) -> None:  # noqa: ANN401 - Session
-    access.authorize_round(session, actor, access.Action.THREAD_DECIDE, round_id)
+def _check_round(session: Any, actor: Actor, round_id: int, *, write: bool = False) -> None:  # noqa: ANN401
+    """May this person see (or, `write`, decide on) this round: their own thread's, or a campaign's
+    shared round they hold (core.services.campaigns; blind: they still see only their decisions)."""
+    shared = campaigns.check_campaign_round(session, actor, round_id, write=write)
+    if shared is None:
+        action = access.Action.THREAD_DECIDE if write else access.Action.THREAD_READ
+        access.authorize_round(session, actor, action, round_id)
+    elif not shared:
+        raise access.deny(
+            actor,
+            "decide on this campaign document: you do not hold it now (your reservation may have expired; click Next)"
+            if write
+            else "see a campaign document you were not given",
+        )
 
 
 def decide(
@@ -52,7 +65,7 @@ def decide(
 ) -> None:
     """One decision on an edit of the round the person sees."""
     with session_scope(engine) as s:
-        _check_round(s, actor, round_id)
+        _check_round(s, actor, round_id, write=True)
         review.decide(
             s,
             edit_id,
@@ -71,7 +84,7 @@ def bulk_decide(
 ) -> int:
     """Accept or reject every pending edit of a round (of one intent), all or nothing; how many."""
     with session_scope(engine) as s:
-        _check_round(s, actor, round_id)
+        _check_round(s, actor, round_id, write=True)
         return review.decide_many(s, round_id, actor.user_id, action, intent=intent, include_hidden=include_hidden)
 
 
@@ -127,6 +140,7 @@ def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, 
     key = item["k"]
     try:
         with session_scope(engine) as s:
+            _check_round(s, actor, round_id, write=True)  # in the same transaction as the decision
             if "bulk" in item:
                 # one key per edit, derived from the action's key: a repeat stores nothing new
                 review.decide_edits(

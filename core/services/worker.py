@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from core import jobs
 from core.db import open_database
-from core.services import revision, training  # noqa: F401 - registers the propose, continue and fine-tune jobs
+from core.services import campaigns, revision, training  # noqa: F401 - registers the propose, continue, fine-tune, campaign jobs
 
 IN_APP_THREADS = 2  # a long fine-tune does not hold up proposing
 

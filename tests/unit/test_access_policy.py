@@ -40,6 +40,8 @@ OWN = {
     Action.SETTINGS_CHANGE: (ProjectRef(P), {"admin"}),
     Action.MUTE_FOR_PROJECT: (ProjectRef(P), {"admin"}),
     Action.JOB_CANCEL: (JobRef(ME), set(ROLES)),
+    Action.CAMPAIGN_RUN: (ProjectRef(P), {"admin", "researcher"}),
+    Action.CAMPAIGN_ADJUDICATE: (ProjectRef(P), {"admin", "researcher"}),
     Action.TERMS_PROTECT: (DocumentRef(P, 1, OTHER), {"admin", "researcher", "writer"}),
     Action.TERMS_PROTECT_PROJECT: (ProjectRef(P, ME), set(ROLES)),  # the project's owner
     Action.USERS_MANAGE: (SITE, set()),  # site-wide: only a person whose own role is admin
