@@ -9,7 +9,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.db import make_engine, session_scope
 from core.models import Document
@@ -42,10 +42,12 @@ def shows_document(page, label: str) -> None:
 
 
 def stored_documents(database_url: str) -> list[Document]:
+    """The documents not deleted (deleting is a soft delete: the row stays for others' decisions)."""
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as s:
-            return list(s.exec(select(Document).order_by(Document.id)).all())
+            query = select(Document).where(col(Document.deleted_at).is_(None)).order_by(Document.id)
+            return list(s.exec(query).all())
     finally:
         engine.dispose()
 
