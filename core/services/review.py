@@ -178,7 +178,7 @@ def sync_outbox(
     if todo:
         try:
             with read_scope(engine) as s:
-                _check_round(s, actor, round_id)
+                _check_round(s, actor, round_id, write=True)  # the items are decisions
         except RedraftError as exc:
             for item in todo:
                 key, _ = check_item(item)

@@ -41,10 +41,12 @@ class World:
     document_id: int  # owned by the writer
     rounds: dict[str, int]  # each annotator's round under review on the document
     edits: dict[str, list[int]]
+    spares: int = 0
 
     def new_document(self, owner: str = "writer") -> int:
+        self.spares += 1  # a text of its own: the same text twice is refused as a duplicate
         return document_service.create_document(
-            self.engine, self.actors[owner], self.project_id, "Spare", "Some text here."
+            self.engine, self.actors[owner], self.project_id, "Spare", f"Some text here, spare {self.spares}."
         ).id
 
 

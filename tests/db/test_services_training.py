@@ -91,31 +91,33 @@ def test_adding_a_proposer_is_an_admins(engine: Engine) -> None:
 
 
 def test_start_checks_queues_one_and_cancels(engine: Engine) -> None:
+    researcher = actor_named(engine, "rita", "researcher")
+    other = actor_named(engine, "rex", "researcher")
     writer = actor_named(engine, "wendy", "writer")
-    other = actor_named(engine, "otto", "writer")
+    otto = actor_named(engine, "otto", "writer")
     config = FinetuneConfig(max_steps=2)
     with session_scope(engine) as s:
         builtin = get_or_create_spec(s, SpecData(kind="builtin")).id
     with pytest.raises(InputError, match="not a transformers model"):
-        training.start_finetune(engine, writer, builtin, config, ExportFilters())
+        training.start_finetune(engine, researcher, builtin, config, ExportFilters())
     base = model_spec(engine)
     with pytest.raises(InputError, match="nothing to train on"):
-        training.start_finetune(engine, writer, base, config, ExportFilters())
+        training.start_finetune(engine, researcher, base, config, ExportFilters())
     decided(engine, SpecData(kind="hf-seq2seq", model="/nowhere/t5", name="t5"), writer.user_id)
-    with pytest.raises(PermissionDenied):  # a writer trains on their own decisions only
-        training.start_finetune(engine, writer, base, config, ExportFilters(user_ids=(other.user_id,)))
-    with pytest.raises(InputError, match="nothing to train on"):  # otto decided nothing
-        training.start_finetune(engine, other, base, config, ExportFilters())
-    job = training.start_finetune(engine, writer, base, config, ExportFilters())
-    assert (job.kind, job.target_kind, job.target_id, job.owner_id) == ("finetune", "spec", base, writer.user_id)
-    assert job.params["filters"] == {"user_ids": [writer.user_id]} and job.params["config"]["max_steps"] == 2
-    assert training.models_overview(engine, writer).job.id == job.id
-    with pytest.raises(ConflictError, match="already running"):
+    with pytest.raises(PermissionDenied):  # fine-tuning is a researcher's or an admin's
         training.start_finetune(engine, writer, base, config, ExportFilters())
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(InputError, match="nothing to train on"):  # otto decided nothing
+        training.start_finetune(engine, researcher, base, config, ExportFilters(user_ids=(otto.user_id,)))
+    job = training.start_finetune(engine, researcher, base, config, ExportFilters(user_ids=(writer.user_id,)))
+    assert (job.kind, job.target_kind, job.target_id, job.owner_id) == ("finetune", "spec", base, researcher.user_id)
+    assert job.params["filters"]["user_ids"] == [writer.user_id] and job.params["config"]["max_steps"] == 2
+    assert training.models_overview(engine, researcher).job.id == job.id
+    with pytest.raises(ConflictError, match="already running"):
+        training.start_finetune(engine, researcher, base, config, ExportFilters())
+    with pytest.raises(PermissionDenied):  # another researcher's job is not theirs to cancel
         training.cancel_finetune(engine, other, job.id)
-    assert training.cancel_finetune(engine, writer, job.id)
-    assert training.get_job(engine, writer, job.id).status == JobStatus.CANCELLED
+    assert training.cancel_finetune(engine, researcher, job.id)
+    assert training.get_job(engine, researcher, job.id).status == JobStatus.CANCELLED
 
 
 def test_an_interrupted_fine_tune_marks_its_run_failed(engine: Engine) -> None:
