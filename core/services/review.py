@@ -177,7 +177,7 @@ def sync_outbox(
     todo = [it for it in items if isinstance(it, dict) and it.get("k") not in memo]
     if todo:
         try:
-            with read_scope(engine) as s:
+            with session_scope(engine) as s:  # a write: a campaign reservation is extended
                 _check_round(s, actor, round_id, write=True)  # the items are decisions
         except RedraftError as exc:
             for item in todo:
