@@ -188,7 +188,7 @@ with st.container(border=True):
     st.dataframe(
         [
             {
-                "Version": v.id,
+                "Version": versions.label(v.id),
                 "Created": v.created_at,
                 "Origin": versions.origins[v.id],
                 "Characters": len(v.text),
