@@ -42,6 +42,7 @@ def show_duplicates() -> None:
 
 
 # A key keeps the chosen tab across reruns (a message appearing above must not flip it back).
+st.caption(f"Limit: {documents.max_document_size()} of text per document.")
 paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"], key="doc_tabs", on_change="rerun")
 
 with paste_tab:
@@ -187,7 +188,7 @@ with st.container(border=True):
     st.dataframe(
         [
             {
-                "Version": v.id,
+                "Version": versions.label(v.id),
                 "Created": v.created_at,
                 "Origin": versions.origins[v.id],
                 "Characters": len(v.text),
@@ -203,5 +204,3 @@ with st.container(border=True):
     head_text = versions.head_text
     with st.expander("Current text", expanded=False):
         st.text(head_text[:20000] + ("…" if len(head_text) > 20000 else ""))
-
-st.caption(f"Limit: {documents.max_document_bytes() / 1_000_000:.1f} MB of text per document.")

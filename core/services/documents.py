@@ -24,6 +24,7 @@ from core.documents import DocumentSummary
 from core.errors import InputError, RedraftError
 from core.files import read_upload
 from core.models import Decision
+from core.text.sizes import format_size
 
 
 @dataclass(frozen=True)
@@ -144,5 +145,6 @@ def delete_document(engine: Engine, actor: Actor, document_id: int) -> None:
         documents.delete_document(s, document_id, actor.user_id)
 
 
-def max_document_bytes() -> int:
-    return load_settings().max_document_bytes
+def max_document_size() -> str:
+    """The document size limit as every message names it ("2 MiB")."""
+    return format_size(load_settings().max_document_bytes)
