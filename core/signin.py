@@ -187,7 +187,7 @@ def open_session(session: Session, user_id: int, days: int = SESSION_DAYS) -> st
 
 def session_user(session: Session, token: str | None) -> int | None:
     """The user a cookie's token signs in, while it is neither expired nor revoked."""
-    if not token or len(token) > 200:
+    if not isinstance(token, str) or not token or len(token) > 200:
         return None
     row = session.exec(
         select(SignInSession).where(
