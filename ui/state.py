@@ -42,7 +42,7 @@ def current_user_id() -> int:
 
 def current_project_id() -> int:
     if "project_id" not in st.session_state:
-        st.session_state.project_id = accounts.default_project_id(engine())
+        st.session_state.project_id = accounts.home_project_id(engine(), actor())
     return st.session_state.project_id
 
 

@@ -36,6 +36,14 @@ def default_project_id(engine: Engine) -> int:
         return default_project(s).id or 0
 
 
+def home_project_id(engine: Engine, actor: Actor) -> int:
+    """The project pages open on: the default one where the person belongs to it, else their first."""
+    default = default_project_id(engine)
+    if actor.role_in(default) is not None or not actor.project_ids:
+        return default
+    return actor.project_ids[0]
+
+
 def people(engine: Engine) -> list[Person]:
     with read_scope(engine) as s:
         return [Person(u.id or 0, u.name, u.role) for u in users.list_users(s)]
