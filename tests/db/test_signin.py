@@ -4,6 +4,7 @@ limits every process sees, sessions that survive a reload, and who may join by e
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from datetime import timedelta
 
@@ -12,12 +13,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from core import joining, signin, users
+from core import access, documents, joining, signin, users
+from core.data.export import ExportFilters
 from core.db import read_scope, session_scope
 from core.errors import InputError
 from core.joining import JoinRules, NotInvited
 from core.models import Invitation, Membership, Project, SignInSession, SignInThrottle, User, utcnow
-from core.services import accounts
+from core.revision import review, rounds, threads
+from core.services import accounts, exports
+from tests.proposers_for_tests import ReplaceProposer
 
 PASSWORD = "correct horse"
 
@@ -143,12 +147,25 @@ def test_expired_session_does_not_sign_in(engine, alice):
     assert accounts.resume(engine, signed.token) is None
 
 
-def test_no_password_in_clear_anywhere(engine, alice):
+def test_no_password_or_token_in_clear_anywhere(engine, alice, caplog):
+    caplog.set_level(logging.DEBUG)
     with pytest.raises(InputError):
         accounts.sign_in(engine, "alice", "typo horse")
-    accounts.sign_in(engine, "alice", PASSWORD)
+    signed = accounts.sign_in(engine, "alice", PASSWORD)
     assert not _database_holds(engine, PASSWORD)
     assert not _database_holds(engine, "typo horse")
+    secrets = (PASSWORD, "typo horse", signed.token, hashlib.sha256(signed.token.encode()).hexdigest(), "scrypt$")
+    assert not any(x in caplog.text for x in secrets)
+    with session_scope(engine) as s:  # a decision of alice's, so the export has her in it
+        admin = access.actor_for(s, documents.default_user(s).id or 0)
+        thread_id = threads.active_thread(s, documents.create_document(s, "Doc", "Teh cat.").id, alice).id
+    rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer({"Teh": "The"}))
+    with session_scope(engine) as s:
+        review.decide(s, review.round_view(s, rnd.id, alice).edits[0].row.id, alice, "accept")
+    for fmt in ("jsonl", "csv"):
+        exported = exports.log_bytes(engine, admin, ExportFilters(), fmt).decode()
+        assert "alice" in exported and "The" in exported
+        assert not any(x in exported for x in secrets)
 
 
 @pytest.mark.parametrize(
