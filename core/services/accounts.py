@@ -6,18 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from core import access, joining, signin, users
+from core import access, joining, signin
 from core.access import Actor
 from core.db import read_scope, session_scope
 from core.documents import default_project, default_user
 from core.errors import InputError
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    role: str
 
 
 def actor(engine: Engine, user_id: int) -> Actor:
@@ -42,11 +35,6 @@ def home_project_id(engine: Engine, actor: Actor) -> int:
     if actor.role_in(default) is not None or not actor.project_ids:
         return default
     return actor.project_ids[0]
-
-
-def people(engine: Engine) -> list[Person]:
-    with read_scope(engine) as s:
-        return [Person(u.id or 0, u.name, u.role) for u in users.list_users(s)]
 
 
 @dataclass(frozen=True)
