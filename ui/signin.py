@@ -50,6 +50,9 @@ def _set_cookie(value: str | None) -> None:
         )
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def mode() -> SignInMode:
     try:
         return sign_in_mode()
@@ -66,6 +69,12 @@ def signed_in_user() -> int:
     if current is SignInMode.LOCAL:
         if "user_id" not in st.session_state:
             st.session_state.user_id = accounts.local_user_id(engine())
+        if str(st.get_option("server.address") or "127.0.0.1") not in _LOOPBACK:
+            st.sidebar.warning(
+                "Local mode on a shared address: whoever reaches this app is its admin. "
+                "Set REDRAFT_SIGNIN=password or oidc for several people.",
+                icon=":material/warning:",
+            )
     elif current is SignInMode.PASSWORD:
         _password_user()
     else:

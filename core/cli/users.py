@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="add a user")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, default="writer")
-    add.add_argument("--password", action="store_true", help="ask for a password (needed when login is on)")
+    add.add_argument("--password", action="store_true", help="ask for a password (REDRAFT_SIGNIN=password)")
+    add.add_argument("--email", help="the email they sign in with (REDRAFT_SIGNIN=oidc)")
     add.set_defaults(func=cmd_add)
     ls = actions.add_parser("list", help="list users")
     ls.set_defaults(func=cmd_list)
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_add(args: argparse.Namespace) -> int:
     password = getpass.getpass("Password: ") if args.password else None
     with session_scope(engine_for(args)) as s:
-        user = users.create_user(s, args.name, args.role, password)
+        user = users.create_user(s, args.name, args.role, password, email=args.email)
         print(f"{user.id}\t{user.name}\t{user.role}")
     return 0
 

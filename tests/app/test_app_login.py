@@ -47,6 +47,21 @@ def test_local_mode_is_the_local_admin_with_nobody_to_switch_to(tmp_path, monkey
     assert "ann1" in at.dataframe[0].value["Name"].tolist()
 
 
+def test_local_mode_on_a_shared_address_warns(tmp_path, monkeypatch):
+    from streamlit import config
+
+    at = make_app(tmp_path, monkeypatch)
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at.run()
+    finally:
+        config.set_option("server.address", previous)
+    assert "whoever reaches this app is its admin" in at.sidebar.warning[0].value
+    local = AppTest.from_file(str(REPO / "app.py"), default_timeout=30).run()
+    assert local.sidebar.caption and not local.sidebar.warning  # a loopback address (the default)
+
+
 def test_paste_creates_a_document(tmp_path, monkeypatch):
     at = make_app(tmp_path, monkeypatch).run()
     at.text_input(key="paste_title").input("Essay")

@@ -94,6 +94,8 @@ def test_cli_invite_role_and_list(engine, world, db_url, capsys):
     assert _actor(engine, "rita").memberships[pid] == "annotator"
     assert main(["--database-url", db_url, "--as", "rita", "user", "invite", "x@uni.example"]) == 2  # refused
     assert "may not manage people" in capsys.readouterr().err
+    assert main(["--database-url", db_url, "user", "add", "carl", "--email", "Carl@Uni.example"]) == 0
+    assert accounts_join(engine, "carl@uni.example") == _actor(engine, "carl").user_id  # their sign-in is carl
     assert main(["--database-url", db_url, "user", "uninvite", "CLI@uni.example"]) == 0
     assert main(["--database-url", db_url, "user", "uninvite", "cli@uni.example"]) == 1
 
