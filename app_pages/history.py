@@ -83,7 +83,9 @@ else:
 
 st.subheader("Restore")
 older = [i for i in ids_newest_first if i != head_id]
-if not older:
+if not found.may_restore:  # it moves everyone's head: the document's owner or an admin (core checks too)
+    st.caption("Only the document's owner or an admin restores an old version.")
+elif not older:
     st.caption("Nothing to restore: this is the only version.")
 else:
     with st.container(horizontal=True, vertical_alignment="bottom"):

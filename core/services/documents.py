@@ -78,6 +78,11 @@ def may(actor: Actor, action: Action, document: DocumentSummary, project_id: int
     return access.allowed(actor, action, access.DocumentRef(project_id, document.id, document.owner_id))
 
 
+def may_create(actor: Actor, project_id: int) -> bool:
+    """For pages: whether to show the paste and upload controls."""
+    return access.allowed(actor, Action.DOCUMENT_CREATE, ProjectRef(project_id))
+
+
 def create_document(
     engine: Engine, actor: Actor, project_id: int, title: str, text: str, *, allow_duplicate: bool = False
 ) -> CreatedDocument:
