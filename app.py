@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui.state import current_user_id, engine, login_form, login_required, user_switcher
+from core.services import campaign_views
+from ui.state import actor, current_user_id, engine, login_form, login_required, user_switcher
 
 st.set_page_config(page_title="Redraft", page_icon=":material/edit_note:", layout="wide")
 
@@ -27,5 +28,11 @@ PAGES = [
     st.Page("app_pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
     st.Page("app_pages/learning.py", title="Learning", icon=":material/school:"),
 ]
+# Annotation campaigns: each page for the people the policy lets use it (core.services.campaign_views).
+_campaign_access = campaign_views.page_access(engine(), actor())
+if _campaign_access.runs:
+    PAGES.append(st.Page("app_pages/campaigns.py", title="Campaigns", icon=":material/groups:"))
+if _campaign_access.annotates:
+    PAGES.append(st.Page("app_pages/annotate.py", title="Annotate", icon=":material/fact_check:"))
 
 st.navigation(PAGES).run()
