@@ -172,3 +172,20 @@ def test_exports_are_offered_as_downloads(app_engine, export):
         assert data.decode().count("\n") == 5 and "unanimous" in data.decode()
     at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py").run()
     assert not at.exception, at.exception
+
+
+def test_the_analytics_agreement_tab_shows_the_r3_sample_figures(app_engine):
+    """R3's depth-1 edits are shared units: 20 judged by both people, alpha 0.304, 70% agreement."""
+    from core.data.r3_import import import_r3_paths
+    from tests.conftest import shared_data
+
+    import_r3_paths(app_engine, [shared_data("r3_multi_sample")])
+    at = app_test().switch_page("app_pages/analytics.py").run()  # the local admin
+    assert not at.exception, at.exception
+    depth = next(d.value for d in at.dataframe if {"depth", "alpha"} <= set(d.value.columns))
+    row = depth[depth["depth"] == 1].iloc[0]
+    assert row["units"] == 20 and row["people"] == 2
+    assert row["alpha"] == pytest.approx(0.304, abs=0.0005) and row["percent_agreement"] == 0.7
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Edits judged by 2+ people"] == "20"
+    assert shown["Krippendorff's alpha (nominal)"] == "0.304" and shown["Full agreement"] == "70%"
