@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from core.db import make_engine, migrate, session_scope
 from core.models import Decision
 from core.services import campaigns
-from tests.browser.conftest import AppServer, start_app, stop_app, wait_for_app
-from tests.browser.review_page import edit, edits, wait_saved
+from tests.browser.conftest import AppServer, start_app, stop_app
+from tests.browser.review_page import annotator_tab, edit, edits, wait_saved
 from tests.campaign_helpers import make_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,23 +33,6 @@ def server(tmp_path: Path, browser) -> Iterator[AppServer]:  # noqa: ANN001 - th
     app = start_app(tmp_path, {"REDRAFT_WORKER": "external"})
     yield app
     stop_app(app)
-
-
-def annotator_tab(browser, server: AppServer, name: str) -> Page:  # noqa: ANN001
-    """A new browser profile, signed in (no login: the sidebar's person) as `name`, on Annotate."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
-    page.set_default_timeout(20_000)
-    page.requests = []  # type: ignore[attr-defined]
-    page.on("request", lambda r: page.requests.append(r.url))  # type: ignore[attr-defined]
-    page.goto(server.url)
-    wait_for_app(page)
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
-    page.get_by_role("option", name=f"{name} (annotator)").click()
-    wait_for_app(page)
-    page.get_by_role("link", name="Annotate").click()
-    wait_for_app(page)
-    return page
 
 
 def decisions_of(database_url: str, user_id: int) -> list[str]:
