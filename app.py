@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.services import campaign_views
 from ui.signin import signed_in_user, who_caption
 from ui.state import actor, engine
 
@@ -22,5 +23,11 @@ PAGES = [
 ]
 if actor().is_admin:  # people and invitations: admins only (the service checks too)
     PAGES.append(st.Page("app_pages/people.py", title="People", icon=":material/group:"))
+# Annotation campaigns: each page for the people the policy lets use it (core.services.campaign_views).
+_campaign_access = campaign_views.page_access(engine(), actor())
+if _campaign_access.runs:
+    PAGES.append(st.Page("app_pages/campaigns.py", title="Campaigns", icon=":material/groups:"))
+if _campaign_access.annotates:
+    PAGES.append(st.Page("app_pages/annotate.py", title="Annotate", icon=":material/fact_check:"))
 
 st.navigation(PAGES).run()

@@ -11,10 +11,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.errors import RedraftError
 from core.learning import analytics
 from core.services import analytics as analytics_service
-from ui import charts
+from core.services import campaign_views
+from ui import agreement, charts
 from ui.state import actor, engine, show_flashes
+from ui.text import md_escape
 
 TOP_RULES = 25
 
@@ -115,8 +118,8 @@ def acceptance_chart(by: str, title: str, *, horizontal: bool = False, top: int 
     download(rows, f"acceptance-by-{by}")
 
 
-tab_acc, tab_rounds, tab_hidden, tab_pref, tab_sim = st.tabs(
-    ["Acceptance", "Rounds and time", "Hidden and muted", "Preference model", "Simulated runs"]
+tab_acc, tab_rounds, tab_hidden, tab_pref, tab_sim, tab_agree = st.tabs(
+    ["Acceptance", "Rounds and time", "Hidden and muted", "Preference model", "Simulated runs", "Agreement"]
 )
 
 with tab_acc:
@@ -244,3 +247,26 @@ with tab_sim:
         fig.update_layout(legend=dict(orientation="h", y=-0.3), margin=dict(t=40))
         st.plotly_chart(fig, key="an_chart_distance")
         download(rows, "distance-to-reference")
+
+with tab_agree:
+    # Several people on the same edits: a campaign's shared rounds, or the edits people's own threads have
+    # in common (imported R3 logs: depth-1 edits are the same for every annotator of a document).
+    if not options.everyone:
+        st.info("Agreement compares several people's decisions: researchers and admins see it.")
+    else:
+        runs = campaign_views.run_campaigns(eng, me)
+        source = st.selectbox(
+            "Edits",
+            [None, *runs],
+            format_func=lambda c: (
+                "Matched edits in people's own threads (imported logs)" if c is None else f"Campaign: {runs[c]}"
+            ),
+            key="an_agree_source",
+        )
+        try:
+            report = campaign_views.agreement_report(
+                eng, me, campaign_id=source, project_id=project_id, document_id=document_id
+            )
+            agreement.show(report, key="an_agree")
+        except RedraftError as exc:
+            st.info(md_escape(str(exc)))

@@ -41,6 +41,7 @@ def make_campaign(
     overlap: int = 2,
     gold_docs: int = 0,
     prefix: str = "c",
+    text: str = TEXT,
     **settings: Any,  # noqa: ANN401
 ) -> Setup:
     register_test_kinds()
@@ -48,7 +49,7 @@ def make_campaign(
         r = users.create_user(s, f"{prefix}-researcher", Role.RESEARCHER)
         people = [users.create_user(s, f"{prefix}-ann{i}", Role.ANNOTATOR) for i in range(annotators)]
         project_id = id_of(documents.default_project(s))
-        doc_ids = [id_of(documents.create_document(s, f"{prefix} doc {i}", TEXT)) for i in range(docs + gold_docs)]
+        doc_ids = [id_of(documents.create_document(s, f"{prefix} doc {i}", text)) for i in range(docs + gold_docs)]
         researcher = access.actor_for(s, id_of(r))
         actors = [access.actor_for(s, id_of(p)) for p in people]
     campaign, _job = campaigns.create(

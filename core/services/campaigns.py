@@ -29,7 +29,7 @@ TARGET = "campaign"
 DEADLINE_S = 6 * 3600.0
 
 
-def _authorized(session: Session, actor: Actor, campaign_id: int, action: Action = Action.CAMPAIGN_RUN) -> Campaign:
+def authorized(session: Session, actor: Actor, campaign_id: int, action: Action = Action.CAMPAIGN_RUN) -> Campaign:
     """The campaign, once the policy allows `action` in its project (PermissionDenied otherwise)."""
     campaign = model.get_campaign(session, campaign_id)
     access.authorize(actor, action, ProjectRef(campaign.project_id))
@@ -60,7 +60,7 @@ def create(engine: Engine, actor: Actor, settings: CampaignSettings) -> tuple[Ca
 def propose_again(engine: Engine, actor: Actor, campaign_id: int) -> Job:
     """Queue the proposals job again for items not made yet (after a failure or an interruption)."""
     with session_scope(engine) as s:
-        campaign = _authorized(s, actor, campaign_id)
+        campaign = authorized(s, actor, campaign_id)
         job = jobs.submit(s, JOB_KIND, target_kind=TARGET, target_id=campaign_id, owner_id=actor.user_id)
         campaign.job_id = job.id
         s.add(campaign)
@@ -90,32 +90,32 @@ jobs.register(jobs.JobKind(JOB_KIND, run_proposals, _free_rounds))
 
 def add_annotators(engine: Engine, actor: Actor, campaign_id: int, user_ids: list[int]) -> int:
     with session_scope(engine) as s:
-        _authorized(s, actor, campaign_id)
+        authorized(s, actor, campaign_id)
         return model.add_members(s, campaign_id, user_ids)
 
 
 def set_paused(engine: Engine, actor: Actor, campaign_id: int, user_id: int, paused: bool) -> None:
     with session_scope(engine) as s:
-        _authorized(s, actor, campaign_id)
+        authorized(s, actor, campaign_id)
         model.set_paused(s, campaign_id, user_id, paused, "paused by a researcher" if paused else None)
 
 
 def set_gold_answers(engine: Engine, actor: Actor, item_id: int, answers: dict[int, str]) -> None:
     with session_scope(engine) as s:
-        _authorized(s, actor, model.get_item(s, item_id).campaign_id)
+        authorized(s, actor, model.get_item(s, item_id).campaign_id)
         model.set_gold_answers(s, item_id, answers)
 
 
 def close(engine: Engine, actor: Actor, campaign_id: int) -> None:
     with session_scope(engine) as s:
-        _authorized(s, actor, campaign_id)
+        authorized(s, actor, campaign_id)
         model.close(s, campaign_id)
 
 
 def assign(engine: Engine, actor: Actor, campaign_id: int, item_id: int, user_id: int) -> None:
     """Give an item to a person by hand (within the overlap; no expiry)."""
     with session_scope(engine) as s:
-        campaign = _authorized(s, actor, campaign_id)
+        campaign = authorized(s, actor, campaign_id)
         model.add_members(s, campaign_id, [user_id])
         assignment.assign(s, campaign, model.get_item(s, item_id), user_id)
 
@@ -123,7 +123,7 @@ def assign(engine: Engine, actor: Actor, campaign_id: int, item_id: int, user_id
 def reopen(engine: Engine, actor: Actor, campaign_id: int, item_id: int, user_id: int) -> None:
     """Send a finished item back to its person for correction."""
     with session_scope(engine) as s:
-        _authorized(s, actor, campaign_id)
+        authorized(s, actor, campaign_id)
         if model.get_item(s, item_id).campaign_id != campaign_id:
             raise NotFoundError("This item is not in this campaign.")
         assignment.reopen(s, item_id, user_id)
@@ -149,7 +149,7 @@ def get(engine: Engine, actor: Actor, campaign_id: int | str) -> Campaign:
 
 def status(engine: Engine, actor: Actor, campaign_id: int) -> progress.Progress:
     with read_scope(engine) as s:
-        return progress.progress(s, _authorized(s, actor, campaign_id))
+        return progress.progress(s, authorized(s, actor, campaign_id))
 
 
 def _names(session: Session) -> dict[int, str]:
@@ -159,7 +159,7 @@ def _names(session: Session) -> dict[int, str]:
 def agreement_figures(engine: Engine, actor: Actor, campaign_id: int, by: str | None = None) -> dict[str, Any]:
     """Agreement on the campaign's shared edits: overall, and by depth/intent/source/user if asked."""
     with read_scope(engine) as s:
-        _authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
+        authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
         names = _names(s)
         found = units.campaign_units(s, campaign_id)
     out: dict[str, Any] = {"overall": agreement.figures(found, names).as_dict()}
@@ -196,12 +196,12 @@ def log_agreement(
 
 def standing_labels(engine: Engine, actor: Actor, campaign_id: int) -> list[labels.StandingLabel]:
     with read_scope(engine) as s:
-        return labels.standing_labels(s, _authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL))
+        return labels.standing_labels(s, authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL))
 
 
 def adjudication_queue(engine: Engine, actor: Actor, campaign_id: int) -> list[labels.StandingLabel]:
     with read_scope(engine) as s:
-        return labels.adjudication_queue(s, _authorized(s, actor, campaign_id, Action.CAMPAIGN_ADJUDICATE))
+        return labels.adjudication_queue(s, authorized(s, actor, campaign_id, Action.CAMPAIGN_ADJUDICATE))
 
 
 def adjudicate(
@@ -215,7 +215,7 @@ def adjudicate(
     comment: str | None = None,
 ) -> None:
     with session_scope(engine) as s:
-        campaign = _authorized(s, actor, campaign_id, Action.CAMPAIGN_ADJUDICATE)
+        campaign = authorized(s, actor, campaign_id, Action.CAMPAIGN_ADJUDICATE)
         labels.adjudicate(s, campaign, edit_id, action, actor.user_id, modified_text=modified_text, comment=comment)
 
 
@@ -341,7 +341,7 @@ def export_rows(engine: Engine, actor: Actor, campaign_id: int, what: str) -> li
     """ "decisions": each finisher's decision per shared edit with the label that stands; "labels": one
     row per shared edit with every vote and the label that stands with its source."""
     with read_scope(engine) as s:
-        campaign = _authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
+        campaign = authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
         if what == "decisions":
             return list(campaign_export.decision_rows(s, campaign))
         if what == "labels":
@@ -351,7 +351,7 @@ def export_rows(engine: Engine, actor: Actor, campaign_id: int, what: str) -> li
 
 def export_agreement(engine: Engine, actor: Actor, campaign_id: int) -> dict[str, Any]:
     with read_scope(engine) as s:
-        return campaign_export.agreement_summary(s, _authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL))
+        return campaign_export.agreement_summary(s, authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL))
 
 
 def trl_dataset(
@@ -359,5 +359,5 @@ def trl_dataset(
 ) -> TrlSplits:
     """TRL rows (dpo, kto, reward, sft) from the labels that stand, split by document."""
     with read_scope(engine) as s:
-        campaign = _authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
+        campaign = authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
         return campaign_export.trl_splits(s, campaign, kind, unresolved=unresolved, test_fraction=test_fraction)

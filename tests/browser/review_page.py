@@ -189,3 +189,21 @@ def start_on_port(tmp: Path, port: int) -> subprocess.Popen:
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("streamlit did not restart")
+
+
+def annotator_tab(browser: Browser, server: AppServer, name: str) -> Page:
+    """A new browser profile working as annotator `name` (no login: the sidebar's person), on the
+    Annotate page. Every address it requests is kept in `page.requests`."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(20_000)
+    page.requests = []  # type: ignore[attr-defined]
+    page.on("request", lambda r: page.requests.append(r.url))  # type: ignore[attr-defined]
+    page.goto(server.url)
+    wait_for_app(page)
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=f"{name} (annotator)").click()
+    wait_for_app(page)
+    page.get_by_role("link", name="Annotate").click()
+    wait_for_app(page)
+    return page
