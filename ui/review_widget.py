@@ -28,6 +28,9 @@ _COMPONENT = st.components.v2.component(
     # the default export); Streamlit imports the js string as one module from a Blob URL
     js="\n".join((_DIR / name).read_text(encoding="utf-8") for name in ("review_state.js", "review.js")),
 )
+_RELAY = st.components.v2.component(
+    "redraft_rerun_relay", html="<span></span>", js=(_DIR / "rerun_relay.js").read_text(encoding="utf-8")
+)
 RESULTS_STATE = "_review_results"  # session_state: idempotency key -> None (stored) or error
 
 
@@ -47,15 +50,28 @@ def _noop() -> None:
     return None
 
 
-def mount(data: dict[str, Any], *, key: str) -> None:
-    """Mount the component with `data` (review_payload or diff_payload)."""
+def mount(data: dict[str, Any], *, key: str) -> object:
+    """Mount the component with `data` (review_payload or diff_payload); its state as mounted."""
     # sync: the component asks for fresh data (tab shown or focused, every 15 s while visible)
-    _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop)
+    return _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop)
+
+
+def mount_rerun_relay() -> None:
+    """Mount, OUTSIDE the review's fragment, what reruns the whole page when the review asks: after a
+    server restart its fragment is unknown to the new session, and only a full rerun brings it back."""
+    _RELAY(key="review_rerun_relay", width=1, on_rerun_change=_noop)
 
 
 def show_round(engine: Engine, actor: Actor, round_id: int, *, likely_first: bool = False) -> RoundView:
     """Store queued decisions, then show the round as this person sees it now."""
     results = sync_decisions(engine, actor, round_id)
     data = review.review_data(engine, actor, round_id, results=results, likely_first=likely_first)
-    mount(data.payload, key=review_key(round_id))
+    mounted = mount(data.payload, key=review_key(round_id))
+    # A new session (the server restarted) reads the component's state only once it is mounted: what
+    # it queued is stored now, and a rerun answers it.
+    outbox = getattr(mounted, "outbox", None)
+    memo = st.session_state.setdefault(RESULTS_STATE, {})
+    if review.unanswered(outbox, memo):
+        review.sync_outbox(engine, actor, round_id, outbox, memo)
+        st.rerun()
     return data.view

@@ -165,6 +165,15 @@ def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, 
         return f"The server could not store it ({exc.__class__.__name__})."
 
 
+def unanswered(outbox: object, memo: Mapping[str, str | None]) -> bool:
+    """Whether this outbox holds an item `memo` has no answer for yet."""
+    items = outbox.get("items") if isinstance(outbox, dict) else None
+    if not isinstance(items, list):
+        return False
+    keys = (check_item(it)[0] for it in items[:MAX_ITEMS])
+    return any(key is not None and key not in memo for key in keys)
+
+
 def sync_outbox(
     engine: Engine, actor: Actor, round_id: int, outbox: object, memo: MutableMapping[str, str | None]
 ) -> dict[str, str | None]:

@@ -437,3 +437,54 @@ test(
     assert.ok(/on_sync_change=/.test(loader), "the mount needs on_sync_change=")
   },
 )
+
+// --- after a server restart (issue 13, problem 6) ---------------------------------------------------
+
+test("an unanswered outbox asks for a full rerun after 5 s, then at widening gaps up to 15 s", () => {
+  const s = make()
+  assert.equal(s.fullRerunDue(1000), false) // nothing queued
+  s.decide(0, "reject", null, 0)
+  s.message(1000) // sent at 1 s
+  assert.equal(s.fullRerunDue(5999), false) // a fragment rerun may still answer
+  assert.equal(s.fullRerunDue(6000), true)
+  assert.equal(s.fullRerunDue(6001), false) // one ask, not one per tick
+  assert.equal(s.fullRerunDue(10999), false)
+  assert.equal(s.fullRerunDue(11000), true) // +5 s
+  assert.equal(s.fullRerunDue(18499), false)
+  assert.equal(s.fullRerunDue(18500), true) // +7.5 s
+  let at = 18500
+  const gaps = []
+  for (let t = 18501; t < 120000; t++) if (s.fullRerunDue(t)) gaps.push(t - at), (at = t)
+  assert.deepEqual(gaps.slice(0, 2), [11250, 15000])
+  assert.ok(gaps.every((g) => g <= 15000)) // a server that came back is asked again within 15 s
+})
+
+test("an answered outbox starts the full-rerun gaps over", () => {
+  const s = make()
+  const first = s.decide(0, "reject", null, 0)
+  s.message(1000)
+  assert.equal(s.fullRerunDue(6000), true)
+  assert.equal(s.fullRerunDue(11000), true)
+  s.applyUpdate({ results: stored(first), state: { 11: ["reject", null] } })
+  assert.equal(s.fullRerunDue(20000), false)
+  s.decide(1, "accept", null, 0)
+  s.message(20000)
+  assert.equal(s.fullRerunDue(24999), false)
+  assert.equal(s.fullRerunDue(25000), true)
+  assert.equal(s.fullRerunDue(29999), false)
+  assert.equal(s.fullRerunDue(30000), true) // the first gap (5 s) again, not the widened one
+})
+
+test("fresh data that leaves sent items unanswered re-sends them, at most once a second", () => {
+  const s = make()
+  const a = s.decide(0, "accept", null, 0)
+  assert.equal(s.resendOnData(5000), false) // queued, never sent: the normal send takes it
+  s.message(5000)
+  s.applyUpdate({ results: {}, state: {} }) // a run that did not see it (a new server session)
+  assert.equal(s.resendOnData(5400), false)
+  assert.equal(s.resendOnData(6000), true)
+  s.message(6000)
+  s.applyUpdate({ results: stored(a), state: { 11: ["accept", null] } })
+  assert.equal(s.resendOnData(9000), false) // answered: nothing to send
+  assert.equal(s.status(0), "accept")
+})

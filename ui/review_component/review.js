@@ -23,6 +23,9 @@ const SYNC_EVERY_MS = 15000 // a visible tab asks for fresh data this often, eve
 const SYNC_MIN_GAP_MS = 1000 // focus + visibilitychange come together: one rerun
 const GLOBAL_KEYS = new Set(["j", "k", "n", "p", "a", "r", "e", "u", "ArrowRight", "ArrowLeft"])
 const LABELS = STATUS_LABELS
+// Heard by the relay component review_widget mounts outside the review's fragment: its trigger reruns
+// the whole page, which a restarted server (no fragments known) does run.
+const FULL_RERUN_EVENT = "redraft:full-rerun"
 
 function el(tag, cls, text) {
   const node = document.createElement(tag)
@@ -240,8 +243,9 @@ class Review {
       })
       for (const i of dirty) this.paint(i)
       if (outboxChanged) this.saveOutbox()
-      // what this browser kept from before a reload goes again (unless the round is closed now)
-      if (rebuilt && this.st.outbox.length) this.send()
+      // what this browser kept from before a reload goes again (unless the round is closed now), and
+      // what fresh data did not answer: the server that ran did not see it
+      if (this.st.outbox.length && (rebuilt || this.st.resendOnData(Date.now()))) this.send()
     } else {
       this.st.locked = data.locked || null
     }
@@ -524,6 +528,7 @@ class Review {
   tick() {
     const now = Date.now()
     if (this.st.dueForRetry(now)) this.send()
+    if (this.root.isConnected && this.st.fullRerunDue(now)) window.dispatchEvent(new CustomEvent(FULL_RERUN_EVENT))
     else if (now - this.lastContact >= SYNC_EVERY_MS && document.visibilityState === "visible") this.requestSync()
     if (this.st.outbox.length || this.flash) this.refreshSave()
     if (this.flash && this.flash.until <= Date.now()) this.flash = null

@@ -18,6 +18,13 @@
 // {k, bulk, ids, ms}, plus `sentAt` (0 until sent) and `_idx` (indexes of its edits).
 
 const REVIEW_RETRY_MS = 2500
+// A restarted server is a new session that knows none of the page's fragments: it drops the
+// fragment reruns this component's sends cause (its log: "fragment ... does not exist anymore").
+// An outbox unanswered this long asks for a full rerun of the page (review_widget's relay),
+// then again at growing gaps (up to 15 s), so a server that is merely slow is not flooded with full reruns.
+const FULL_RERUN_AFTER_MS = 5000
+const FULL_RERUN_MAX_GAP_MS = 15000
+const RESEND_ON_DATA_MS = 1000 // fresh data that does not answer the outbox: send it again, at most this often
 const UNDONE = Object.freeze({ undone: true })
 const NO_DECISION = Object.freeze({ st: "pending", t: null, k: null })
 
@@ -69,6 +76,9 @@ export class ReviewState {
     this.retryMs = options.retryMs ?? REVIEW_RETRY_MS
     this.seq = 0 // outbox messages sent, over the life of the component (never reset)
     this.lastSend = 0
+    this.fullRerunAfterMs = options.fullRerunAfterMs ?? FULL_RERUN_AFTER_MS
+    this.fullRerunGap = this.fullRerunAfterMs
+    this.lastFullRerun = 0
     this.reset([], {}, [])
   }
 
@@ -290,6 +300,24 @@ export class ReviewState {
     return this.outbox.length > 0 && now - this.lastSend >= this.retryMs
   }
 
+  /** Whether fresh data from the server left sent items unanswered: the server that ran did not see
+   *  them (a new session after a restart reads component state only once the component is mounted),
+   *  so they go again now rather than at the next retry. */
+  resendOnData(now) {
+    return this.outbox.some((item) => item.sentAt) && now - this.lastSend >= RESEND_ON_DATA_MS
+  }
+
+  /** Whether to ask for a full rerun of the page now: sent items have waited FULL_RERUN_AFTER_MS
+   *  unanswered (their fragment may be unknown to a restarted server). Each ask widens the gap to
+   *  the next one (up to FULL_RERUN_MAX_GAP_MS); an answered outbox starts over. */
+  fullRerunDue(now) {
+    if (!this.outbox.length || this.oldestWait(now) < this.fullRerunAfterMs) return false
+    if (this.lastFullRerun && now - this.lastFullRerun < this.fullRerunGap) return false
+    if (this.lastFullRerun) this.fullRerunGap = Math.min(Math.round(this.fullRerunGap * 1.5), FULL_RERUN_MAX_GAP_MS)
+    this.lastFullRerun = now
+    return true
+  }
+
   /** How long the oldest unanswered item has waited (0 for one not sent yet). */
   oldestWait(now) {
     let oldest = now
@@ -325,6 +353,10 @@ export class ReviewState {
       }
     }
     this.outbox = keep
+    if (!keep.length) {
+      this.lastFullRerun = 0 // answered: the next silence starts with the first gap again
+      this.fullRerunGap = this.fullRerunAfterMs
+    }
     this.locked = locked ? String(locked) : null
     if (this.locked && this.outbox.length) {
       // The round is closed: what is still queued can never be stored.
