@@ -24,9 +24,11 @@ _COMPONENT = st.components.v2.component(
     "redraft_review",
     html=(_DIR / "review.html").read_text(encoding="utf-8"),
     css=(_DIR / "review.css").read_text(encoding="utf-8"),
-    # one ES module: the state (review_state.js, named exports) in front of the view (review.js,
-    # the default export); Streamlit imports the js string as one module from a Blob URL
-    js="\n".join((_DIR / name).read_text(encoding="utf-8") for name in ("review_state.js", "review.js")),
+    # one ES module: text and state helpers (review_text.js, review_state.js: named exports) in front of
+    # the view (review.js, the default export); Streamlit imports the js string as one module from a Blob URL
+    js="\n".join(
+        (_DIR / name).read_text(encoding="utf-8") for name in ("review_text.js", "review_state.js", "review.js")
+    ),
 )
 _RELAY = st.components.v2.component(
     "redraft_rerun_relay", html="<span></span>", js=(_DIR / "rerun_relay.js").read_text(encoding="utf-8")

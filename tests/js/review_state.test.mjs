@@ -401,18 +401,21 @@ test("1,000 edits: a click touches one edit, an answer repaints only what change
 
 // --- one module for Streamlit ---------------------------------------------------------------------
 
+const textJs = readFileSync(new URL("review_text.js", DIR), "utf8")
 const stateJs = readFileSync(new URL("review_state.js", DIR), "utf8")
 const reviewJs = readFileSync(new URL("review.js", DIR), "utf8")
 
-test("review_state.js + review.js load as ONE ES module with a default export (as Streamlit loads js=)", async () => {
+test("review_text.js + review_state.js + review.js load as ONE ES module with a default export (as Streamlit loads js=)", async () => {
   // Streamlit (components v2) turns the js string into a Blob URL and import()s it, then calls
   // module.default(component). A data: URL module is the same for node: no relative imports.
   assert.doesNotMatch(stateJs, /^\s*import\s/m, "review_state.js must import nothing")
   assert.doesNotMatch(stateJs, /^\s*export\s+default/m, "only review.js has the default export")
-  const src = stateJs + "\n" + reviewJs
+  assert.doesNotMatch(textJs, /^\s*(import\s|export\s+default)/m, "review_text.js: no imports, no default export")
+  const src = textJs + "\n" + stateJs + "\n" + reviewJs
   const mod = await import("data:text/javascript;base64," + Buffer.from(src).toString("base64"))
   assert.equal(typeof mod.default, "function")
   assert.equal(typeof mod.ReviewState, "function")
+  assert.equal(typeof mod.sentenceAround, "function")
   // review.js uses the state module's names, not its own copies
   assert.match(reviewJs, /new ReviewState\(/)
   assert.doesNotMatch(reviewJs, /this\.(stacks|outbox|failed|history)\b/)
@@ -434,6 +437,8 @@ test(
     assert.ok(loader, "no module in ui/ reads ui/review_component/review.js")
     const first = loader.indexOf('"review_state.js"')
     assert.ok(first >= 0 && first < loader.indexOf('"review.js"'), "review_state.js must come before review.js")
+    const text = loader.indexOf('"review_text.js"')
+    assert.ok(text >= 0 && text < first, "review_text.js must come first")
     assert.ok(/on_sync_change=/.test(loader), "the mount needs on_sync_change=")
   },
 )

@@ -34,6 +34,40 @@ function el(tag, cls, text) {
   return node
 }
 
+// An edit's text with its spaces and line breaks as marked runs (review_text.js): the marks are CSS
+// pseudo-elements, so the text itself (copy, textContent) is unchanged.
+// `part` [from, to]: the differing middle (changedPart), drawn stronger in a span of its own.
+function marked(tag, cls, text, part) {
+  const node = el(tag, cls)
+  const add = (into, piece) => {
+    for (const run of whitespaceRuns(piece)) {
+      into.appendChild(run.ws ? el("span", "ws " + run.ws, run.text) : document.createTextNode(run.text))
+    }
+  }
+  text = String(text ?? "")
+  if (!part) {
+    add(node, text)
+    return node
+  }
+  const [from, to] = part
+  add(node, text.slice(0, from))
+  const mid = el("span", "dx")
+  add(mid, text.slice(from, to))
+  node.appendChild(mid)
+  add(node, text.slice(to))
+  return node
+}
+
+/** Where old and new differ ([from, to] in each), or null when they share nothing; and whether the
+ *  difference is tiny (a comma, a space). */
+function differing(before, after) {
+  const { head, tail } = changedPart(before, after)
+  const b = [head, before.length - tail]
+  const a = [head, after.length - tail]
+  const tiny = isTiny(before.slice(b[0], b[1]), after.slice(a[0], a[1]))
+  return head + tail > 0 || tiny ? { b, a, tiny } : { b: null, a: null, tiny }
+}
+
 function button(label, cls, key) {
   const b = el("button", cls)
   b.type = "button"
@@ -186,6 +220,8 @@ class Review {
     this.pPos = el("span", "rd-p-pos")
     this.pHead.append(this.pIntent, this.pBadge, this.pPos)
     this.pChange = el("div", "rd-p-change")
+    this.pSentence = el("div", "rd-p-sentence")
+    this.pSentence.setAttribute("aria-label", "The sentence with the change")
     this.pExpl = el("div", "rd-p-expl")
     this.pMeta = el("div", "rd-p-meta")
     this.pHidden = el("div", "rd-p-note")
@@ -215,7 +251,7 @@ class Review {
     this.pHelp = el("div", "rd-help")
     this.pHelp.textContent =
       "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
-    p.append(this.pEmpty, this.pHead, this.pChange, this.pExpl, this.pMeta, this.pHidden, this.pError,
+    p.append(this.pEmpty, this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pHidden, this.pError,
       this.pChanged, this.pActions, this.pAlts, this.pRewrite, nav, this.pHelp)
 
     this.bAccept.onclick = (e) => this.clickAct(e, "accept")
@@ -267,6 +303,7 @@ class Review {
     this.orderPos = new Array(n)
     this.order.forEach((i, p) => { this.orderPos[i] = p })
     const segs = Array.isArray(data.segs) ? data.segs : [""]
+    this.segs = segs
     // a reload resumes where it was: the outbox this browser kept (shown at once), and the focused edit
     this.st.reset(this.edits, data.state || {}, this.mode === "review" ? this.loadOutbox() : [])
     this.undoBulk.classList.add("rd-off")
@@ -304,13 +341,15 @@ class Review {
       const span = el("span", "ed c" + this.colour(e.i))
       span.dataset.i = String(i)
       span.dataset.st = "pending"
-      const del = el("del", null, e.b)
-      const ins = el("ins", null, e.a)
+      const dx = differing(e.b || "", e.a || "")
+      const del = marked("del", null, e.b, dx.b)
+      const ins = marked("ins", null, e.a, dx.a)
       const mod = el("span", "mod")
       if (!e.b) del.classList.add("rd-off")
       if (!e.a) { ins.classList.add("rd-off"); span.classList.add("noins") }
       span.append(del, ins, mod)
       if (e.h) span.classList.add("hid")
+      if (dx.tiny) span.classList.add("tiny") // a comma or a space: a minimum width to see and click
       this.spans[i] = span
       block.appendChild(span)
       chars += (e.b || "").length + (e.a || "").length
@@ -386,6 +425,14 @@ class Review {
   isHiddenNow(i) {
     const e = this.edits[i]
     return !!(e && e.h && this.status(i) === "pending" && !this.hiddenBox.checked)
+  }
+
+  /** What edit i reads as in the text now: the new text once accepted or rewritten, else the old. */
+  shownText(i) {
+    const t = this.top(i)
+    if (t.st === "accept") return this.edits[i].a
+    if (t.st === "modify") return t.t ?? ""
+    return this.edits[i].b
   }
 
   changedNote(i) {
@@ -717,7 +764,7 @@ class Review {
     if (this.mode !== "review") return
     const i = this.focus
     const has = i >= 0 && i < this.edits.length
-    for (const node of [this.pHead, this.pChange, this.pExpl, this.pMeta, this.pActions, this.pAlts])
+    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts])
       node.classList.toggle("rd-off", !has)
     this.pEmpty.classList.toggle("rd-off", has)
     if (!has) {
@@ -736,11 +783,25 @@ class Review {
     this.pPos.textContent = `${i + 1} of ${this.edits.length}`
     const change = this.pChange
     change.replaceChildren()
-    if (e.b) change.appendChild(el("del", null, e.b))
-    if (e.b && (e.a || t.st === "modify")) change.appendChild(el("span", "arrow", "→"))
-    if (t.st === "modify") change.appendChild(el("ins", null, t.t ?? ""))
-    else if (e.a) change.appendChild(el("ins", null, e.a))
-    if (!e.b && !e.a && t.st !== "modify") change.appendChild(el("span", "rd-p-note", "(empty)"))
+    const now = t.st === "modify" ? (t.t ?? "") : e.a
+    const dx = differing(e.b || "", now || "")
+    if (e.b) change.appendChild(marked("del", null, e.b, dx.b))
+    if (e.b && now) change.appendChild(el("span", "arrow", "→"))
+    if (now) change.appendChild(marked("ins", null, now, dx.a))
+    if (!e.b && !now) change.appendChild(el("span", "rd-p-note", "(empty)"))
+    // the sentence around it, the change in place (neighbouring edits read as they stand now)
+    const ctx = sentenceAround(this.segs || [], this.edits, i, (j) => this.shownText(j))
+    // only what differs is struck and inserted: "However" -> "However," reads "However[,] it ended."
+    const b = e.b || ""
+    const { head, tail } = changedPart(b, now || "")
+    const midB = b.slice(head, b.length - tail)
+    const midA = (now || "").slice(head, (now || "").length - tail)
+    this.pSentence.replaceChildren(
+      document.createTextNode(ctx.left + b.slice(0, head)),
+      ...(midB ? [marked("del", null, midB)] : []),
+      ...(midA ? [marked("ins", null, midA)] : []),
+      document.createTextNode(b.slice(b.length - tail) + ctx.right),
+    )
     const source = e.src ? e.src : "proposer"
     this.pExpl.textContent = e.x ? e.x : `${source}${e.i ? " · " + e.i : ""}`
     const meta = [e.src ? "Source: " + e.src : null]
