@@ -16,8 +16,10 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.access import Actor
+from core.errors import RedraftError
 from core.revision.review import RoundView
-from core.services import review
+from core.services import protected, review
+from ui.text import md_escape
 
 _DIR = Path(__file__).parent / "review_component"
 _COMPONENT = st.components.v2.component(
@@ -55,7 +57,7 @@ def _noop() -> None:
 def mount(data: dict[str, Any], *, key: str) -> object:
     """Mount the component with `data` (review_payload or diff_payload); its state as mounted."""
     # sync: the component asks for fresh data (tab shown or focused, every 15 s while visible)
-    return _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop)
+    return _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop, on_protect_change=_noop)
 
 
 def mount_rerun_relay() -> None:
@@ -64,9 +66,29 @@ def mount_rerun_relay() -> None:
     _RELAY(key="review_rerun_relay", width=1, on_rerun_change=_noop)
 
 
+def _protect_asked(engine: Engine, actor: Actor, round_id: int) -> None:
+    """Never change "X" pressed on an edit (the component's `protect` trigger: the edit's id)."""
+    state = st.session_state.get(review_key(round_id))
+    edit_id = state.get("protect") if state is not None and hasattr(state, "get") else None
+    if not isinstance(edit_id, int) or isinstance(edit_id, bool):
+        return
+    try:
+        done = protected.protect_edit_term(engine, actor, edit_id)
+    except RedraftError as exc:
+        st.toast(md_escape(str(exc)), icon=":material/error:")
+        return
+    hidden = len(done.hidden_edit_ids)
+    st.toast(
+        f"“{md_escape(done.term.term)}” is protected in this document"
+        + (f"; {hidden} pending edit(s) that change it are hidden." if hidden else "."),
+        icon=":material/shield:",
+    )
+
+
 def show_round(engine: Engine, actor: Actor, round_id: int, *, likely_first: bool = False) -> RoundView:
     """Store queued decisions, then show the round as this person sees it now."""
     results = sync_decisions(engine, actor, round_id)
+    _protect_asked(engine, actor, round_id)
     data = review.review_data(engine, actor, round_id, results=results, likely_first=likely_first)
     mounted = mount(data.payload, key=review_key(round_id))
     # A new session (the server restarted) reads the component's state only once it is mounted: what

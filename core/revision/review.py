@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from core import decisions
 from core.decisions import Action, EditStatus, Standing
 from core.errors import InputError, NotFoundError
+from core.learning.hidden import Hidden
 from core.models import Decision, Round, Version
 from core.models import Edit as EditRow
 from core.text.edits import Edit, apply_edits
@@ -76,6 +77,14 @@ def edit_states(session: Session, round_id: int, user_id: int) -> list[EditState
         st = standing.get(row.id or 0, decisions.PENDING)
         states.append(EditState(row=row, status=st.status, modified_text=st.modified_text))
     return states
+
+
+def hide_edits(session: Session, rows: list[EditRow], hidden: Hidden) -> None:
+    """Store edits as hidden for `hidden`'s reason (a term protected during the review)."""
+    for row in rows:
+        row.hidden_reason, row.hidden_kind, row.hidden_value = hidden.text, hidden.kind.value, hidden.value
+        session.add(row)
+    session.flush()
 
 
 def round_view(session: Session, round_id: int, user_id: int) -> RoundView:

@@ -235,6 +235,16 @@ class Review {
     this.bUndo = button("Undo", "act-undo", "u")
     this.pActions.append(this.bAccept, this.bReject, this.bRewrite, this.bUndo)
     this.pAlts = el("div", "rd-alts")
+    // "Never change 'X'": protect the word this edit alters, in this document (the server hides the
+    // round's pending edits that change it)
+    this.bProtect = button("Never change", "act-protect")
+    this.bProtect.onclick = (e) => {
+      if (e && e.detail > 1) return
+      const i = this.focus
+      if (i < 0 || this.locked || !this.setTriggerValue || !this.edits[i].nt) return
+      this.setTriggerValue("protect", this.edits[i].id)
+      this.flashSave(`Protecting “${this.edits[i].nt}”…`, "")
+    }
     this.pRewrite = el("div", "rd-rewrite rd-off")
     this.rwText = el("textarea")
     this.rwText.setAttribute("aria-label", "Your replacement text")
@@ -252,7 +262,7 @@ class Review {
     this.pHelp.textContent =
       "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
     p.append(this.pEmpty, this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pHidden, this.pError,
-      this.pChanged, this.pActions, this.pAlts, this.pRewrite, nav, this.pHelp)
+      this.pChanged, this.pActions, this.pAlts, this.bProtect, this.pRewrite, nav, this.pHelp)
 
     this.bAccept.onclick = (e) => this.clickAct(e, "accept")
     this.bReject.onclick = (e) => this.clickAct(e, "reject")
@@ -764,7 +774,7 @@ class Review {
     if (this.mode !== "review") return
     const i = this.focus
     const has = i >= 0 && i < this.edits.length
-    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts])
+    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts, this.bProtect])
       node.classList.toggle("rd-off", !has)
     this.pEmpty.classList.toggle("rd-off", has)
     if (!has) {
@@ -826,6 +836,9 @@ class Review {
     this.bUndo.setAttribute("aria-disabled", String(!this.st.canUndo(i)))
     this.bPrev.setAttribute("aria-disabled", String(this.nextIndex(i, -1, false) < 0))
     this.bNext.setAttribute("aria-disabled", String(this.nextIndex(i, 1, false) < 0))
+    const term = typeof e.nt === "string" && e.nt ? e.nt : null
+    this.bProtect.classList.toggle("rd-off", !term || t.st !== "pending" || !!this.locked)
+    if (term) this.bProtect.firstChild.textContent = `Never change “${term}”`
     const alts = Array.isArray(e.alt) ? e.alt : []
     if (this.altsFor !== i || this.altsOpen !== open) {
       this.altsFor = i
@@ -879,6 +892,7 @@ export default function (component) {
     INSTANCES.set(parentElement, inst)
   }
   inst.setStateValue = setStateValue
+  inst.setTriggerValue = component.setTriggerValue
   inst.gen = (inst.gen || 0) + 1
   const gen = inst.gen
   inst.update(data)
