@@ -24,6 +24,7 @@ class EditState:
     row: EditRow
     status: str  # EditStatus
     modified_text: str | None = None
+    comment: str | None = None  # on the decision that stands
 
     @property
     def applied_after(self) -> str | None:
@@ -72,10 +73,12 @@ def round_edits(session: Session, round_id: int) -> list[EditRow]:
 def edit_states(session: Session, round_id: int, user_id: int) -> list[EditState]:
     """All edits of a round (document order) with this person's standing decision."""
     standing = decisions.for_round(session, round_id, user_id)
+    comments = decisions.comments_for_round(session, round_id, user_id) if standing else {}
     states = []
     for row in round_edits(session, round_id):
         st = standing.get(row.id or 0, decisions.PENDING)
-        states.append(EditState(row=row, status=st.status, modified_text=st.modified_text))
+        comment = comments.get(row.id or 0) if st.decided else None
+        states.append(EditState(row=row, status=st.status, modified_text=st.modified_text, comment=comment))
     return states
 
 

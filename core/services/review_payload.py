@@ -79,7 +79,11 @@ def review_payload(
                 "nt": term_of_change(view.base_text, r.start, r.end),
             }
         )
-    state = {str(s.row.id): [s.status, s.modified_text] for s in kept if s.status != EditStatus.PENDING}
+    state = {
+        str(s.row.id): [s.status, s.modified_text, s.comment] if s.comment else [s.status, s.modified_text]
+        for s in kept
+        if s.status != EditStatus.PENDING
+    }
     # hidden-ness is in the signature: a term protected during the review rebuilds the view
     ids = ",".join(f"{s.row.id}{'h' if s.row.hidden_kind else ''}" for s in kept)
     sig = hashlib.sha1(f"review:{view.round.id}:{view.round.base_version_id}:{ids}".encode()).hexdigest()[:16]

@@ -493,3 +493,34 @@ test("fresh data that leaves sent items unanswered re-sends them, at most once a
   assert.equal(s.resendOnData(9000), false) // answered: nothing to send
   assert.equal(s.status(0), "accept")
 })
+
+// --- comments on decisions (issue 13) ----------------------------------------------------------------
+
+test("a comment re-states the decision that stands, with the comment; undo steps back to it as it was", () => {
+  const s = make({ 13: ["modify", "theirs", "kept short"] })
+  assert.deepEqual(s.top(2), { st: "modify", t: "theirs", k: null, c: "kept short" }) // from the server
+  assert.equal(s.commentOn(0, "why not", 0), null) // pending: a comment belongs to a decision
+  s.decide(0, "accept", null, 10)
+  const item = s.commentOn(0, "  house style  ", 20)
+  assert.deepEqual(wireItem(item), { k: "k2", ms: 20, id: 11, a: "accept", c: "house style" })
+  assert.deepEqual(s.top(0), { st: "accept", t: null, k: "k2", c: "house style" })
+  assert.equal(s.commentOn(0, "house style", 0), null) // the same comment again: nothing
+  const mod = s.commentOn(2, "", 0) // a rewrite keeps its text; "" removes the comment
+  assert.deepEqual(wireItem(mod), { k: "k3", ms: 0, id: 13, a: "modify", t: "theirs", c: "" })
+  assert.equal(s.top(2).c, undefined)
+  s.decide(0, "undo", null, 0)
+  assert.deepEqual(s.top(0), { st: "accept", t: null, k: "k1" }) // the accept, without the comment
+})
+
+test("a comment kept in the browser is restored with its decision, and the server's comment is followed", () => {
+  const s = make({}, [{ k: "x1", id: 12, a: "reject", c: "off topic", ms: 0 }])
+  assert.deepEqual(s.top(1), { st: "reject", t: null, k: "x1", c: "off topic" })
+  assert.deepEqual(s.stored(), [{ k: "x1", ms: 0, id: 12, a: "reject", c: "off topic" }])
+  const { dirty } = s.applyUpdate({ results: { x1: null }, state: { 12: ["reject", null, "off topic"], 11: ["accept", null, "from another tab"] } })
+  assert.equal(s.top(1).c, "off topic")
+  assert.equal(s.top(0).c, "from another tab")
+  assert.ok(dirty.has(0))
+  s.applyUpdate({ results: {}, state: { 12: ["reject", null], 11: ["accept", null] } }) // removed elsewhere
+  assert.equal(s.top(0).c, undefined)
+  assert.equal(serverDecision(["accept", null, "c"]).c, "c")
+})

@@ -235,6 +235,17 @@ class Review {
     this.bUndo = button("Undo", "act-undo", "u")
     this.pActions.append(this.bAccept, this.bReject, this.bRewrite, this.bUndo)
     this.pAlts = el("div", "rd-alts")
+    // a comment on the decision (sent with it again; shown after a reload)
+    this.pComment = el("div", "rd-comment rd-off")
+    this.cmText = el("textarea")
+    this.cmText.setAttribute("aria-label", "Comment on this decision")
+    this.cmText.placeholder = "Comment on your decision (optional)"
+    this.cmText.maxLength = 10000
+    this.cmSave = button("Save comment", "cm-save", "Ctrl+Enter")
+    this.pComment.append(this.cmText, this.cmSave)
+    this.cmSave.onclick = (e) => {
+      if (!e || e.detail <= 1) this.saveComment()
+    }
     // "Never change 'X'": protect the word this edit alters, in this document (the server hides the
     // round's pending edits that change it)
     this.bProtect = button("Never change", "act-protect")
@@ -262,7 +273,7 @@ class Review {
     this.pHelp.textContent =
       "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
     p.append(this.pEmpty, this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pHidden, this.pError,
-      this.pChanged, this.pActions, this.pAlts, this.bProtect, this.pRewrite, nav, this.pHelp)
+      this.pChanged, this.pActions, this.pComment, this.pAlts, this.bProtect, this.pRewrite, nav, this.pHelp)
 
     this.bAccept.onclick = (e) => this.clickAct(e, "accept")
     this.bReject.onclick = (e) => this.clickAct(e, "reject")
@@ -704,6 +715,15 @@ class Review {
     this.act(i, "modify", text, fromKeyboard)
   }
 
+  saveComment() {
+    const i = this.focus
+    if (i < 0 || this.locked) return
+    const item = this.st.commentOn(i, this.cmText.value, this.tookMs(true))
+    if (!item) return
+    this.queued(item._idx)
+    this.refreshPanel()
+  }
+
   // --- keyboard -----------------------------------------------------------------------------------
 
   onKey(e) {
@@ -712,6 +732,11 @@ class Review {
     if (this.mode !== "review") return
     const tag = e.target && e.target.tagName
     if (tag === "TEXTAREA" || tag === "INPUT" || tag === "SELECT") {
+      if (e.target === this.cmText && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault()
+        if (!e.repeat) this.saveComment()
+        return
+      }
       if (e.target === this.rwText) {
         if (e.key === "Escape") {
           e.preventDefault()
@@ -774,7 +799,7 @@ class Review {
     if (this.mode !== "review") return
     const i = this.focus
     const has = i >= 0 && i < this.edits.length
-    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts, this.bProtect])
+    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts, this.bProtect, this.pComment])
       node.classList.toggle("rd-off", !has)
     this.pEmpty.classList.toggle("rd-off", has)
     if (!has) {
@@ -836,6 +861,13 @@ class Review {
     this.bUndo.setAttribute("aria-disabled", String(!this.st.canUndo(i)))
     this.bPrev.setAttribute("aria-disabled", String(this.nextIndex(i, -1, false) < 0))
     this.bNext.setAttribute("aria-disabled", String(this.nextIndex(i, 1, false) < 0))
+    // the comment box: for a decided edit, holding its stored comment unless the person is typing in it
+    this.pComment.classList.toggle("rd-off", t.st === "pending" || !open)
+    const stored = t.c ?? ""
+    const typing = this.root.getRootNode().activeElement === this.cmText
+    if (this.commentFor !== i || (this.commentStored !== stored && !typing)) this.cmText.value = stored
+    this.commentFor = i
+    this.commentStored = stored
     const term = typeof e.nt === "string" && e.nt ? e.nt : null
     this.bProtect.classList.toggle("rd-off", !term || t.st !== "pending" || !!this.locked)
     if (term) this.bProtect.firstChild.textContent = `Never change “${term}”`

@@ -43,11 +43,17 @@ function defaultKey() {
 
 const own = (obj, key) => obj != null && Object.prototype.hasOwnProperty.call(obj, key)
 
-/** The server's `state` entry ([status, modified_text] or absent) as {st, t}. */
+/** The server's `state` entry ([status, modified_text, comment?] or absent) as {st, t, c}. */
 export function serverDecision(entry) {
   if (!Array.isArray(entry) || typeof entry[0] !== "string" || entry[0] === "pending") return { st: "pending", t: null }
   const st = entry[0]
-  return { st, t: st === "modify" ? (entry[1] ?? null) : null }
+  return withComment({ st, t: st === "modify" ? (entry[1] ?? null) : null }, entry[2])
+}
+
+/** `d` with its comment `c` where there is one (no `c` key otherwise). */
+function withComment(d, c) {
+  if (typeof c === "string" && c) d.c = c
+  return d
 }
 
 /** Whether two decisions show the same thing. */
@@ -66,6 +72,7 @@ export function wireItem(item) {
     out.id = item.id
     out.a = item.a
     if (item.a === "modify") out.t = item.t
+    if (typeof item.c === "string") out.c = item.c
   }
   return out
 }
@@ -106,7 +113,7 @@ export class ReviewState {
 
   seedFrom(i, entry) {
     const d = serverDecision(entry)
-    this.stacks[i] = d.st === "pending" ? [] : [{ st: d.st, t: d.t, k: null }]
+    this.stacks[i] = d.st === "pending" ? [] : [withComment({ st: d.st, t: d.t, k: null }, d.c)]
   }
 
   restore(items) {
@@ -118,6 +125,7 @@ export class ReviewState {
         ? { k: x.k, bulk: String(x.bulk), ids: Array.isArray(x.ids) ? x.ids : [], ms: x.ms ?? 0 }
         : { k: x.k, id: x.id, a: x.a, ms: x.ms ?? 0 }
       if (!x.bulk && x.a === "modify") item.t = typeof x.t === "string" ? x.t : ""
+      if (!x.bulk && typeof x.c === "string") item.c = x.c
       item.sentAt = 0
       this.indexesOf(item)
       this.outbox.push(item)
@@ -128,7 +136,7 @@ export class ReviewState {
         if (action === "undo") {
           if (this.top(i).k !== null) this.stacks[i].pop()
         } else if (action === "accept" || action === "reject" || action === "modify") {
-          this.stacks[i].push({ st: action, t: action === "modify" ? item.t : null, k: item.k })
+          this.stacks[i].push(withComment({ st: action, t: action === "modify" ? item.t : null, k: item.k }, item.c))
         }
       }
     }
@@ -219,6 +227,26 @@ export class ReviewState {
     if (action === "modify") item.t = text
     this.outbox.push(item)
     if (action !== "undo") this.history.push({ k, idx: [i] })
+    return item
+  }
+
+  /** A comment on the decision that stands on edit i: the decision is sent again with it (a new row on
+   *  the server; an undo then steps back to the decision as it was). "" removes the comment. Null when
+   *  the edit is pending (a comment belongs to a decision) or the comment is already so. */
+  commentOn(i, text, ms) {
+    if (this.locked || !Number.isInteger(i) || i < 0 || i >= this.edits.length) return null
+    const cur = this.top(i)
+    if (cur.st === "pending") return null
+    text = String(text ?? "").trim()
+    if ((cur.c ?? "") === text) return null
+    const k = this.newKey()
+    this.stacks[i].push(withComment({ st: cur.st, t: cur.t, k }, text))
+    this.failed.delete(i)
+    this.changed.delete(i)
+    const item = { k, id: this.edits[i].id, a: cur.st, c: text, ms: ms ?? 0, sentAt: 0, _idx: [i] }
+    if (cur.st === "modify") item.t = cur.t ?? ""
+    this.outbox.push(item)
+    this.history.push({ k, idx: [i] })
     return item
   }
 
@@ -376,7 +404,12 @@ export class ReviewState {
       if (flying.has(i)) continue
       const server = serverDecision(state[String(this.edits[i].id)])
       if (!sameDecision(this.top(i), server)) {
-        this.stacks[i] = server.st === "pending" ? [] : [{ st: server.st, t: server.t, k: null }]
+        this.stacks[i] = server.st === "pending" ? [] : [withComment({ st: server.st, t: server.t, k: null }, server.c)]
+        dirty.add(i)
+      } else if (server.st !== "pending" && (this.top(i).c ?? null) !== (server.c ?? null)) {
+        const s = this.stacks[i]
+        const { c: _old, ...top } = s[s.length - 1]
+        s[s.length - 1] = withComment(top, server.c) // a comment stored since (another tab)
         dirty.add(i)
       }
       const mine = this.mine.get(i)
