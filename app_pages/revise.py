@@ -315,6 +315,7 @@ if state.reviewing and thread is not None and rnd is not None:
             key="rv_likely_first",
             help="Next / previous visit edits by how likely you are to accept them (learned from your decisions).",
         )
+        review_widget.mount_rerun_relay()  # outside the review's fragment: see review_widget
     review_panel(rnd.id, likely_first)
     hidden_panel(rnd.id)
     with st.container(horizontal=True, vertical_alignment="center"):

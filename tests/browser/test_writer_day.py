@@ -1,7 +1,7 @@
 """A writer's day without surprises (issue 13, problems 1-6): documents and rounds named by the URL,
 equal titles told apart, imports that import what was chosen, a Documents selection that follows its
 document, a page that settles after the depth stop, and a decision queued while the server was down
-(problem 6, the re-send after a server restart, is not covered here yet)."""
+(problem 6, the re-send after a server restart, is in test_review_resend.py)."""
 
 from __future__ import annotations
 
