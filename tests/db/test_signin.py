@@ -42,7 +42,6 @@ def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(1)
         return real(*args, **kwargs)
 
-    signin._dummy_hash()  # made once per process, not part of any attempt
     monkeypatch.setattr(users.hashlib, "scrypt", counting)
     return calls
 
