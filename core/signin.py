@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -178,9 +179,17 @@ def _token_hash(token: str) -> str:
 
 
 def open_session(session: Session, user_id: int, days: int = SESSION_DAYS) -> str:
-    """A new random token for the browser's cookie; only its sha256 is stored."""
+    """A new random token for the browser's cookie; only its sha256 is stored. Sessions that have run
+    out and counts nobody touched for a day go at the same time (the tables stay small)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    session.execute(delete(SignInSession).where(col(SignInSession.expires_at) < now))
+    session.execute(
+        delete(SignInThrottle).where(
+            col(SignInThrottle.updated_at) < now - FORGET_AFTER,
+            or_(col(SignInThrottle.blocked_until).is_(None), col(SignInThrottle.blocked_until) < now),
+        )
+    )
     session.add(
         SignInSession(token_hash=_token_hash(token), user_id=user_id, created_at=now, expires_at=now + timedelta(days)),
     )
