@@ -77,7 +77,6 @@ def main() -> None:
     with session_scope(engine) as s:
         if s.exec(select(User).where(User.name == "bench-alice")).first() is None:
             users.create_user(s, "bench-alice", "annotator", "correct horse")
-    signin._dummy_hash()  # made once per process
 
     old_wrong, old_unknown, wrong, unknown, right = medians_ms(
         engine,

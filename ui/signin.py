@@ -86,16 +86,19 @@ def signed_in_user() -> int:
 
 
 def _password_user() -> None:
-    if "user_id" not in st.session_state:
-        cookie = st.context.cookies.get(SESSION_COOKIE)
-        token = cookie if isinstance(cookie, str) else None
-        user_id = accounts.resume(engine(), token) if token else None
-        if user_id is None:
-            _set_cookie(None)  # a stale cookie (expired, revoked) goes
-            _password_form()
-            st.stop()
-        st.session_state.user_id, st.session_state.session_token = user_id, token
-    _set_cookie(st.session_state.get("session_token"))
+    # The session's token, else the cookie's (a reload); checked on every run, so a sign-out in
+    # another tab or an expired session ends this one too.
+    cookie = st.context.cookies.get(SESSION_COOKIE)
+    token = st.session_state.get("session_token") or (cookie if isinstance(cookie, str) else None)
+    user_id = accounts.resume(engine(), token) if token else None
+    if user_id is None:
+        st.session_state.pop("user_id", None)
+        st.session_state.pop("session_token", None)
+        _set_cookie(None)  # a stale cookie (expired, revoked) goes
+        _password_form()
+        st.stop()
+    st.session_state.user_id, st.session_state.session_token = user_id, token
+    _set_cookie(token)
     if st.sidebar.button("Sign out", icon=":material/logout:", key="sign_out"):
         accounts.sign_out(engine(), st.session_state.get("session_token"))
         st.session_state.clear()

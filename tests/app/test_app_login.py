@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core import db, joining
 from core.db import read_scope, session_scope
 from core.models import SignInSession
+from core.services import accounts
 from core.signin import ACCOUNT_FREE_ATTEMPTS
 from core.users import create_user
 from tests.conftest import REPO
@@ -105,6 +106,16 @@ def test_password_mode_wrong_then_right(tmp_path, monkeypatch, env):
     assert at.title[0].value == "Sign in to Redraft"
     with read_scope(eng) as s:
         assert s.exec(select(SignInSession)).one().revoked_at is not None  # the cookie's token is dead
+
+
+def test_signing_out_elsewhere_ends_this_session(tmp_path, monkeypatch):
+    at = make_app(tmp_path, monkeypatch, "password").run()
+    sign_in(at, "ann1", "correct horse")
+    assert at.title[0].value == "Documents"
+    eng = db.open_database(f"sqlite:///{tmp_path / 'app.db'}")
+    accounts.sign_out(eng, at.session_state["session_token"])  # another tab (same token) signed out
+    at.run()
+    assert at.title[0].value == "Sign in to Redraft"
 
 
 def test_password_mode_says_when_to_try_again(tmp_path, monkeypatch):

@@ -42,7 +42,6 @@ def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(1)
         return real(*args, **kwargs)
 
-    signin._dummy_hash()  # made once per process, not part of any attempt
     monkeypatch.setattr(users.hashlib, "scrypt", counting)
     return calls
 
@@ -145,6 +144,27 @@ def test_expired_session_does_not_sign_in(engine, alice):
         row.expires_at = utcnow() - timedelta(seconds=1)
         s.add(row)
     assert accounts.resume(engine, signed.token) is None
+
+
+def test_stale_sessions_and_counts_are_pruned_on_sign_in(engine, alice):
+    old = accounts.sign_in(engine, "alice", PASSWORD)
+    for name in ("stale", "blocked"):
+        with pytest.raises(InputError):
+            accounts.sign_in(engine, name, "wrong password")
+    long_ago = utcnow() - signin.FORGET_AFTER - timedelta(hours=1)
+    with session_scope(engine) as s:
+        s.exec(select(SignInSession)).one().expires_at = long_ago
+        for name, blocked in (("stale", None), ("blocked", utcnow() + timedelta(hours=1))):
+            row = s.get(SignInThrottle, signin.throttle_key("account", name))
+            row.updated_at, row.blocked_until = long_ago, blocked
+            s.add(row)
+    new = accounts.sign_in(engine, "alice", PASSWORD)
+    with read_scope(engine) as s:
+        assert [r.token_hash for r in s.exec(select(SignInSession)).all()] == [
+            hashlib.sha256(new.token.encode()).hexdigest()
+        ]
+        assert [r.key for r in s.exec(select(SignInThrottle)).all()] == [signin.throttle_key("account", "blocked")]
+    assert accounts.resume(engine, old.token) is None
 
 
 def test_no_password_or_token_in_clear_anywhere(engine, alice, caplog):
