@@ -14,6 +14,9 @@ set: how often the intent given matches the human's major intent ("others" left 
 CoNLL-2014 (../shared/data/conll14): every gold correction there fixes an error, so a match that
 reproduces one should be fluency; the share that is, per mapping, checks the table does not move
 error fixes away from fluency.
+Every IteraTeR match, reproduced or not, against the shipped intent classifier
+(core/proposers/intents.py, trained on IteraTeR's human labels): a model's opinion, not a person's,
+but it covers the rules no human edit happens to reproduce.
 """
 
 from __future__ import annotations
@@ -120,20 +123,37 @@ def conll_pairs(limit: int | None) -> list[tuple[str, list[HumanEdit]]]:
 
 def pairs_found(
     proposer: BuiltinProposer, docs: list[tuple[str, list[HumanEdit]]]
-) -> tuple[list[tuple[Match, str]], list[tuple[Match, str]], int]:
+) -> tuple[list[tuple[Match, str]], list[tuple[Match, str]], list[tuple[Match, str]]]:
     """(match, human intent) for matches that reproduce a human edit, for those that flag one, and
-    the number of matches. A match is counted once, against the first human edit it overlaps."""
-    reproduced, flagged, n = [], [], 0
+    (match, its text) for all. A match is counted once, against the first human edit it reproduces
+    or else overlaps."""
+    reproduced, flagged, everything = [], [], []
     for text, human in docs:
         for m in document_matches(proposer, text):
-            n += 1
+            everything.append((m, text))
             found = [(relation(text, m, h), h) for h in human]
             hits = [(r, h) for r, h in found if r]
             best = next((x for x in hits if x[0] == "reproduces"), hits[0] if hits else None)
             if best is None:
                 continue
             (reproduced if best[0] == "reproduces" else flagged).append((m, best[1].intent))
-    return reproduced, flagged, n
+    return reproduced, flagged, everything
+
+
+def classifier_labels(everything: list[tuple[Match, str]]) -> list[tuple[Match, str]]:
+    """(match, the intent classifier's label of its first replacement in its sentence)."""
+    from core.proposers.intents import classify_edits
+    from core.text.segment import split_sentences
+
+    items, kept = [], []
+    for m, text in everything:
+        after = m.replacements[0]
+        if after == text[m.start : m.end]:
+            continue
+        sentence = next((s.text for s in split_sentences(text) if s.start <= m.start <= s.end), "")
+        items.append((text[m.start : m.end], after, sentence))
+        kept.append(m)
+    return [(m, intent) for m, (intent, _p) in zip(kept, classify_edits(items), strict=True)]
 
 
 def agreement(pairs: list[tuple[Match, str]], mapping: Callable[[Match], str]) -> float:
@@ -141,7 +161,7 @@ def agreement(pairs: list[tuple[Match, str]], mapping: Callable[[Match], str]) -
 
 
 def report(title: str, pairs: list[tuple[Match, str]]) -> None:
-    print(f"\n{title}: {len(pairs)} matches; human intents {dict(Counter(i for _, i in pairs).most_common())}")
+    print(f"\n{title}: {len(pairs)} matches; labels there {dict(Counter(i for _, i in pairs).most_common())}")
     base = agreement(pairs, MAPPINGS["baseline: all fluency"])
     for name, mapping in MAPPINGS.items():
         a = agreement(pairs, mapping)
@@ -169,14 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     proposer = BuiltinProposer(SpecData(kind="builtin"))
     t = time.perf_counter()
     docs = iterater_pairs(args.limit)
-    reproduced, flagged, n = pairs_found(proposer, docs)
+    reproduced, flagged, everything = pairs_found(proposer, docs)
     words = sum(len(text.split()) for text, _ in docs)
     print(
-        f"IteraTeR human_doc_level: {len(docs)} documents, {words:,} words, {n:,} built-in matches "
+        f"IteraTeR human_doc_level: {len(docs)} documents, {words:,} words, {len(everything):,} built-in matches "
         f"({time.perf_counter() - t:.0f} s)"
     )
     report("matches that reproduce a human edit", reproduced)
     report("matches that overlap a human edit but do not reproduce it", flagged)
+    judged = classifier_labels(everything)
+    report("every match, against the intent classifier's label (a model, not a person)", judged)
     if args.by_rule:
         print("\nper rule, reproduced:")
         by_rule(reproduced)
@@ -184,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         by_rule(flagged)
     t = time.perf_counter()
     sentences = conll_pairs(args.limit)
-    conll, _, n = pairs_found(proposer, sentences)
-    print(f"\nCoNLL-2014: {len(sentences)} sentences, {n:,} built-in matches ({time.perf_counter() - t:.0f} s)")
+    conll, _, everything = pairs_found(proposer, sentences)
+    seconds = time.perf_counter() - t
+    print(f"\nCoNLL-2014: {len(sentences)} sentences, {len(everything):,} built-in matches ({seconds:.0f} s)")
     report("matches that reproduce a gold correction (all fluency)", conll)
     if args.by_rule:
         by_rule(conll)
