@@ -56,7 +56,9 @@ def _all_caps(word: str) -> bool:
 def fit_case(original: str, alternative: str, *, misspelt: bool = False) -> str | None:
     """The alternative in the original's case, or None where a correctly spelt all-capital word
     would become another all-capital word ("OK" -> "OKAY"; a misspelt one, "WOWII" -> "WWII", may)."""
-    if not misspelt and _all_caps(original) and _all_caps(alternative) and original.lower() != alternative.lower():
+    if alternative.lower() == original.lower():
+        return alternative  # a change of case only: the rule is about case
+    if not misspelt and _all_caps(original) and _all_caps(alternative):
         return None
     if original[:1].isupper() and alternative[:1].islower() and not _all_caps(original):
         return alternative[:1].upper() + alternative[1:]

@@ -55,6 +55,7 @@ def test_a_capitalised_first_word_keeps_its_capital():
     assert got[0] == "These" and all(a[0].isupper() for a in got)
     assert fit_case("Teh", "the") == "The"
     assert fit_case("teh", "The") == "The"  # a proper noun offered for a lower-case word keeps its capital
+    assert choose("Spring", ("spring",)) == ("spring",)  # a change of case only is the rule's point
 
 
 def test_equal_scores_keep_the_engines_order():
