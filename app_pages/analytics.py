@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.learning import analytics
 from core.services import analytics as analytics_service
-from ui import charts
+from ui import cached, charts
 from ui.state import actor, engine, show_flashes
 
 TOP_RULES = 25
@@ -72,21 +72,22 @@ filters = analytics.Filters(
     until=until,
     simulated={"all": None, "people only": False, "simulated only": True}[sessions],
 )
-records = analytics_service.records(eng, me, filters)
-
-proposers = sorted({r.proposer for r in records if r.proposer})
+# the proposer filter's choices come from the records it filters: ask with the last choice, and again if
+# the widget no longer offers it
+asked = st.session_state.get("an_proposer")
+found = cached.analytics_summary(eng, me, filters, asked)
 with c2:
     proposer = st.selectbox(
-        "Proposer", [None, *proposers], format_func=lambda p: p or "All proposers", key="an_proposer"
+        "Proposer", [None, *found.proposers], format_func=lambda p: p or "All proposers", key="an_proposer"
     )
-if proposer:
-    records = analytics.filter_records(records, analytics.Filters(proposer=proposer))
+if proposer != asked:
+    found = cached.analytics_summary(eng, me, filters, proposer)
 
-if not records:
+if found.empty:
     st.info("No proposed edits match these filters yet. Revise a document, or run `python -m core simulate`.")
     st.stop()
 
-total = analytics.tally(records)
+total = found.total
 m = st.columns(5)
 m[0].metric("Edits proposed", f"{total['proposed']:,}")
 m[1].metric("Shown", f"{total['shown']:,}")
@@ -107,7 +108,7 @@ def download(rows: list[dict], name: str) -> None:
 
 
 def acceptance_chart(by: str, title: str, *, horizontal: bool = False, top: int | None = None) -> None:
-    rows = analytics.acceptance_by(records, by)
+    rows = found.acceptance[by]
     if top is not None:
         rows = sorted(rows, key=lambda r: -int(r["proposed"]))[:top]
     fig = charts.acceptance_figure(rows, by, title, horizontal=horizontal)
@@ -135,7 +136,7 @@ with tab_acc:
         acceptance_chart("proposer", "Acceptance by proposer")
 
 with tab_rounds:
-    per_depth = analytics.per_depth_summary(records)
+    per_depth = found.per_depth
     df = pd.DataFrame(per_depth)
     fig = go.Figure()
     fig.add_bar(x=df["depth"], y=df["shown_per_round"], name="shown")
@@ -147,14 +148,15 @@ with tab_rounds:
     st.plotly_chart(fig, key="an_chart_rounds")
     download(per_depth, "edits-per-depth")
     with st.expander("Every round"):
-        rounds_rows = analytics.edits_per_round(records)
+        rounds_rows = found.per_round
         st.dataframe(pd.DataFrame(rounds_rows), hide_index=True)
         download(rounds_rows, "edits-per-round")
-    times = analytics.decision_times(records, "intent")
+    times = found.times
     st.subheader("Time to decide")
     if times:
-        timed = [r.time_taken_ms / 1000 for r in records if r.decided and r.time_taken_ms is not None]
-        fig = px.histogram(x=timed, nbins=40, labels={"x": "seconds per decision"}, title="Seconds per decision")
+        fig = px.histogram(
+            x=found.seconds, nbins=40, labels={"x": "seconds per decision"}, title="Seconds per decision"
+        )
         st.plotly_chart(fig, key="an_chart_time")
         st.dataframe(pd.DataFrame(times), hide_index=True)
         download(times, "decision-times")
@@ -162,7 +164,7 @@ with tab_rounds:
         st.caption("No decision times recorded (simulated runs and imported logs have none).")
 
 with tab_hidden:
-    hidden = analytics.hidden_summary(records)
+    hidden = found.hidden
     if not hidden:
         st.info("Nothing was hidden: no muted rules or intents, and no edits below a person's threshold.")
     else:
@@ -182,7 +184,7 @@ with tab_hidden:
         download(hidden, "hidden")
 
 with tab_pref:
-    q = analytics.preference_quality(records)
+    q = found.preference
     if not q["n"]:
         st.info("No predictions yet: the preference model predicts once enough edits have been decided in a project.")
     else:
@@ -224,8 +226,7 @@ with tab_pref:
         download(q["calibration"], "calibration")
 
 with tab_sim:
-    sim_projects = sorted({r.project_id for r in records if r.simulated})
-    rows = analytics_service.distance_rows(eng, me, sim_projects)
+    rows = analytics_service.distance_rows(eng, me, found.simulated_projects)
     if not rows:
         st.info(
             "No simulated runs with references here. Try `python -m core simulate --corpus conll14 --documents 10`."

@@ -8,6 +8,7 @@ import streamlit as st
 from core.data.export import ExportFilters
 from core.errors import RedraftError
 from core.services import exports
+from ui import cached
 from ui.state import actor, engine, show_flashes
 from ui.text import md_escape
 
@@ -24,7 +25,7 @@ show_flashes()
 eng = engine()
 me = actor()
 
-options = exports.filter_options(eng, me)
+options = cached.export_options(eng, me)
 if me.reads_all_decisions:
     st.caption("As a researcher or admin you export everyone's decisions (narrow them with the filters).")
 else:
@@ -76,7 +77,7 @@ except RedraftError as exc:
 # --- counts and preview ------------------------------------------------------------------------------
 
 try:
-    found = exports.overview(eng, me, filters, 20)
+    found = cached.export_overview(eng, me, filters, 20)
 except RedraftError as exc:
     st.error(md_escape(str(exc)), icon=":material/error:")
     st.stop()

@@ -15,7 +15,7 @@ from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
 from core.services import learning as learning_service
 from core.services import settings as settings_service
-from ui import protected_terms
+from ui import cached, protected_terms
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -35,7 +35,7 @@ project_id = st.selectbox(
     key="le_project",
 )
 
-view = learning_service.learning_view(eng, me, project_id)
+view = cached.learning_view(eng, me, project_id)
 records = view.records
 learning, threshold, mute_after = view.learning, view.threshold, view.auto_mute_after
 meta, fitted_at = view.meta, view.fitted_at
