@@ -49,12 +49,20 @@ def analytics_summary(
 
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def _learning(
-    _engine: Engine, _actor: Actor, key: tuple[Any, ...], project_id: int, mark: Any
-) -> learning.LearningView:  # noqa: ANN401
-    return learning.learning_view(_engine, _actor, project_id)
+    _engine: Engine,
+    _actor: Actor,
+    key: tuple[Any, ...],
+    project_id: int,
+    mark: Any,  # noqa: ANN401
+) -> tuple[learning.LearningView, learning.LearningFigures]:
+    view = learning.learning_view(_engine, _actor, project_id)
+    return view, learning.learning_figures(view)
 
 
-def learning_view(engine: Engine, actor: Actor, project_id: int) -> learning.LearningView:
+def learning_view(
+    engine: Engine, actor: Actor, project_id: int
+) -> tuple[learning.LearningView, learning.LearningFigures]:
+    """The person's learning view in the project and the figures computed from it."""
     return _learning(engine, actor, who(actor), project_id, _mark(engine))
 
 

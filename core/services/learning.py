@@ -158,3 +158,20 @@ def refit(engine: Engine, actor: Actor, project_id: int) -> None:
     """Fit the person's preference model on the project's decisions now."""
     access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
     preference.refresh(engine, project_id, actor.user_id, force=True)
+
+
+@dataclass(frozen=True)
+class LearningFigures:
+    """What the Learning page computes from the person's records (the page caches it with the view)."""
+
+    hidden_by_value: dict[str, int]
+    quality: dict[str, Any]  # core.learning.analytics.preference_quality
+    by_source: list[dict[str, object]]  # acceptance per rule
+
+
+def learning_figures(view: LearningView) -> LearningFigures:
+    return LearningFigures(
+        hidden_by_value=view.hidden_by_value(),
+        quality=analytics.preference_quality(view.records),
+        by_source=analytics.acceptance_by(view.records, "source"),
+    )
