@@ -191,7 +191,7 @@ with r3_tab:
                 st.warning(md_escape(problem), icon=":material/warning:")
         except RedraftError as exc:
             st.error(md_escape(str(exc)), icon=":material/error:")
-    threads = exports.r3_threads(eng, me, filters)
+    threads = cached.r3_threads(eng, me, filters)
     st.write(f"{len(threads)} thread(s) match the filters above.")
     if st.button("Prepare R3 files", key="ex_r3_prepare", disabled=not threads, icon=":material/folder_zip:"):
         try:

@@ -89,3 +89,18 @@ def _export_options(_engine: Engine, _actor: Actor, key: tuple[Any, ...], mark: 
 
 def export_options(engine: Engine, actor: Actor) -> exports.FilterOptions:
     return _export_options(engine, actor, who(actor), _mark(engine))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
+def _r3_threads(
+    _engine: Engine,
+    _actor: Actor,
+    key: tuple[Any, ...],
+    filters: ExportFilters,
+    mark: Any,  # noqa: ANN401
+) -> list[int]:
+    return exports.r3_threads(_engine, _actor, filters)
+
+
+def r3_threads(engine: Engine, actor: Actor, filters: ExportFilters) -> list[int]:
+    return _r3_threads(engine, actor, who(actor), filters, _mark(engine))
