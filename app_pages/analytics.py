@@ -147,16 +147,26 @@ with tab_rounds:
     fig.update_yaxes(title_text="edits per round")
     st.plotly_chart(fig, key="an_chart_rounds")
     download(per_depth, "edits-per-depth")
-    with st.expander("Every round"):
-        rounds_rows = found.per_round
-        st.dataframe(pd.DataFrame(rounds_rows), hide_index=True)
-        download(rounds_rows, "edits-per-round")
+    # thousands of rows: built only while the expander is open (a closed one still runs its body)
+    every_round = st.expander("Every round", key="an_every_round", on_change="rerun")
+    if every_round.open:
+        with every_round:
+            st.dataframe(pd.DataFrame(found.per_round), hide_index=True)
+            download(found.per_round, "edits-per-round")
     times = found.times
     st.subheader("Time to decide")
     if times:
-        fig = px.histogram(
-            x=found.seconds, nbins=40, labels={"x": "seconds per decision"}, title="Seconds per decision"
+        bins = found.seconds
+        fig = go.Figure(
+            go.Bar(
+                x=[(b["start"] + b["end"]) / 2 for b in bins],
+                y=[b["count"] for b in bins],
+                width=[b["end"] - b["start"] for b in bins],
+                customdata=[[b["start"], b["end"]] for b in bins],
+                hovertemplate="%{customdata[0]:.1f}–%{customdata[1]:.1f} s: %{y:,} decisions<extra></extra>",
+            )
         )
+        fig.update_layout(title="Seconds per decision", xaxis_title="seconds per decision", yaxis_title="decisions")
         st.plotly_chart(fig, key="an_chart_time")
         st.dataframe(pd.DataFrame(times), hide_index=True)
         download(times, "decision-times")

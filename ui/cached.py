@@ -6,6 +6,7 @@ bounds memory and what no watermark sees. Keyed by the person too: what one may 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -56,7 +57,8 @@ def _learning(
     mark: Any,  # noqa: ANN401
 ) -> tuple[learning.LearningView, learning.LearningFigures]:
     view = learning.learning_view(_engine, _actor, project_id)
-    return view, learning.learning_figures(view)
+    # the records are summarised in the figures; leaving them out spares unpickling them on every run
+    return replace(view, records=[]), learning.learning_figures(view)
 
 
 def learning_view(

@@ -343,6 +343,19 @@ def decision_times(records: Iterable[EditRecord], by: str | None = None) -> list
     return out
 
 
+def histogram(values: Sequence[float], bins: int = 40) -> list[dict[str, float]]:
+    """Counts of `values` in `bins` equal bins from the smallest to the largest: a chart draws these
+    few bars instead of shipping every value to the browser."""
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    width = (hi - lo) / bins or 1.0
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int((v - lo) / width))] += 1
+    return [{"start": lo + i * width, "end": lo + (i + 1) * width, "count": c} for i, c in enumerate(counts)]
+
+
 def hidden_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
     """Hidden edits per reason group and value (muted rule X, below threshold, ...), with how many the
     person chose to look at and decide anyway, and how many of those they accepted."""

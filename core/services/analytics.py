@@ -106,7 +106,7 @@ class AnalyticsSummary:
     per_depth: list[dict[str, object]]
     per_round: list[dict[str, Any]]
     times: list[dict[str, object]]
-    seconds: list[float]  # seconds per timed decision, for the histogram
+    seconds: list[dict[str, float]]  # histogram of seconds per timed decision (analytics.histogram)
     hidden: list[dict[str, object]]
     preference: dict[str, object]
     simulated_projects: list[int]
@@ -132,7 +132,9 @@ def summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None
         per_depth=analytics.per_depth_summary(found),
         per_round=analytics.edits_per_round(found),
         times=analytics.decision_times(found, "intent"),
-        seconds=[r.time_taken_ms / 1000 for r in found if r.decided and r.time_taken_ms is not None],
+        seconds=analytics.histogram(
+            [r.time_taken_ms / 1000 for r in found if r.decided and r.time_taken_ms is not None]
+        ),
         hidden=analytics.hidden_summary(found),
         preference=analytics.preference_quality(found),
         simulated_projects=sorted({r.project_id for r in found if r.simulated}),
