@@ -98,7 +98,7 @@ def export_log(
         if fmt == "csv":
             return ExportResult(path, fmt, write_csv(log_rows(s, filters), path, ROW_FIELDS))
         if fmt == "parquet":
-            return ExportResult(path, fmt, write_parquet(iter_decision_rows(s, filters), path))
+            return ExportResult(path, fmt, write_parquet(log_rows(s, filters), path))
         test_docs = split_documents(document_ids(s, filters), test_fraction, seed)
 
         def part(is_test: bool) -> Callable[[], Iterator[dict[str, Any]]]:

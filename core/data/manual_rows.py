@@ -2,10 +2,11 @@
 
 Each changed span of a manual version (the word-aligned diff from its parent) is one row with the
 decision log's fields (core.data.export_rows.ROW_FIELDS): action "manual", the person who made it,
-the span, the document, and the versions before (base_version_id) and after (result_version_id);
-the fields of a decision or a proposer stay empty. Rows follow the filters that mean something for
-them (projects, documents, people, time, simulated, actions); a filter on intents, depths, proposers
-or threads, or `latest_only` (what stands of decisions), leaves them out.
+the span and the sentence it is in, the round under review, the document, and the versions before
+(base_version_id) and after (result_version_id); the fields of a decision or a proposer stay empty.
+Rows follow the filters that mean something for them (projects, documents, people, time, simulated,
+actions); a filter on intents, depths, proposers or threads, or `latest_only` (what stands of
+decisions), leaves them out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.data.export_query import ExportFilters
-from core.data.export_rows import ROW_FIELDS
+from core.data.export_rows import ROW_FIELDS, sentence_window
 from core.models import Document, Project, Round, User, Version, VersionOrigin
 from core.text.edits import diff
 
@@ -58,8 +59,9 @@ def iter_manual_rows(session: Session, filters: ExportFilters | None = None) -> 
         parent = session.get(Version, version.parent_id)
         if parent is None:
             continue
-        round_id = session.exec(select(Round.id).where(Round.base_version_id == version.id)).first()
+        rnd = session.exec(select(Round).where(Round.base_version_id == version.id)).first()
         for change in diff(parent.text, version.text):
+            s0, s1 = sentence_window(parent.text, change.start, change.end)
             row: dict[str, Any] = dict.fromkeys(ROW_FIELDS)
             row.update(
                 decided_at=version.created_at,
@@ -72,7 +74,11 @@ def iter_manual_rows(session: Session, filters: ExportFilters | None = None) -> 
                 end=change.end,
                 before=change.before,
                 after=change.after,
-                round_id=round_id,
+                sentence=parent.text[s0:s1],
+                edit_offset=change.start - s0,
+                round_id=rnd.id if rnd else None,
+                depth=rnd.depth if rnd else None,
+                thread_id=rnd.thread_id if rnd else None,
                 document_id=document.id,
                 document_title=document.title,
                 project_id=project.id,

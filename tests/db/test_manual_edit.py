@@ -114,7 +114,8 @@ def test_a_change_by_hand_is_in_the_edit_log_and_the_exports(engine, reviewing):
     by_hand = log[1]
     assert (by_hand["before"], by_hand["after"], by_hand["user_name"]) == ("noon", "midday", me.name)
     assert (by_hand["base_version_id"], by_hand["result_version_id"]) == (base_id, done.version_id)
-    assert (by_hand["round_id"], by_hand["document_id"]) == (round_id, doc_id)
+    assert (by_hand["round_id"], by_hand["document_id"], by_hand["depth"]) == (round_id, doc_id, 1)
+    assert by_hand["sentence"] == "We recieve teh report untill noon."
     assert TEXT[by_hand["start"] : by_hand["end"]] == "noon"
     exported = list(csv.DictReader(io.StringIO(exports.log_bytes(engine, me, ExportFilters(), "csv").decode())))
     assert [(r["action"], r["before"], r["after"]) for r in exported][-1] == ("manual", "noon", "midday")
