@@ -12,8 +12,9 @@ from core.revision import rounds, threads
 from core.revision.rounds import RoundSettings
 from core.services import review as review_service
 
-# a misspelling (fluency), a redundant phrase (clarity), an agreement error (fluency)
-TEXT = "He is a very unique person. We ran thses tests again. She have a plan."
+# a redundant phrase (clarity), a misspelling (fluency), an outdated place name (meaning-changed: the
+# first build called Harper's WordChoice rules clarity), an agreement error (fluency)
+TEXT = "He is a very unique person. We ran thses tests again in East Timor. She have a plan."
 
 
 def test_a_builtin_round_has_several_intents_and_bulk_by_intent_acts_on_one(engine: Engine) -> None:
@@ -28,7 +29,8 @@ def test_a_builtin_round_has_several_intents_and_bulk_by_intent_acts_on_one(engi
     by_intent: dict[str, list[str]] = {}
     for e in view.edits:
         by_intent.setdefault(e.row.intent, []).append(TEXT[e.row.start : e.row.end] + "->" + e.row.after)
-    assert {"fluency", "clarity"} <= set(by_intent), by_intent
+    assert {"fluency", "clarity", "meaning-changed"} <= set(by_intent), by_intent
+    assert by_intent["meaning-changed"] == ["East Timor->Timor-Leste"]
     assert "thses->these" in by_intent["fluency"]  # the ranked alternative, not the engine's "theses"
 
     rejected = review_service.bulk_decide(engine, actor, rnd.id, "reject", intent="clarity")
@@ -38,5 +40,5 @@ def test_a_builtin_round_has_several_intents_and_bulk_by_intent_acts_on_one(engi
     for e in after.edits:
         status[e.row.intent].add(e.status)
     assert status["clarity"] == {EditStatus.REJECT}
-    assert status["fluency"] == {EditStatus.PENDING}  # the other intent's edits are untouched
+    assert status["fluency"] == status["meaning-changed"] == {EditStatus.PENDING}  # the others are untouched
     assert after.preview_text() == view.preview_text()  # nothing accepted yet: the text is unchanged
