@@ -8,12 +8,15 @@ continuing run as jobs, waited for here unless --no-wait (a worker runs them: th
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from core import jobs
 from core.cli._common import actor_for_args, engine_for, print_json
+from core.errors import InputError
 from core.proposers.base import DEFAULT_INTENTS
 from core.proposers.registry import parse_spec
-from core.services import review, revision
+from core.services import manual, review, revision
 from core.services.revision import RoundSettings
 
 
@@ -43,7 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     decide.add_argument("edits", nargs="*", type=int, help="edit ids (none: every pending edit, accept/reject)")
     decide.add_argument("--text", help="the rewrite, for modify")
     decide.add_argument("--key", help="idempotency key (a repeat stores nothing new)")
+    decide.add_argument("--comment", help="a comment stored with the decision (with edit ids)")
     decide.set_defaults(func=cmd_decide)
+
+    edit = actions.add_parser("edit", help="change a round's text by hand (a new version; touched edits dropped)")
+    edit.add_argument("round", type=int)
+    edit.add_argument("file", help="the new text (UTF-8), or - for stdin")
+    edit.add_argument("--on-version", type=int, required=True, help="the base version the change was made on")
+    edit.set_defaults(func=cmd_edit)
 
     cont = actions.add_parser("continue", help="apply a round and propose the next one")
     cont.add_argument("round", type=int)
@@ -114,13 +124,25 @@ def cmd_decide(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     actor = actor_for_args(args, engine)
     if not args.edits:
+        if args.comment:
+            raise InputError("A comment goes with one decision: name the edit ids to comment on.")
         n = review.bulk_decide(engine, actor, args.round, args.action)
         print_json({"decided": n})
         return 0
     for edit_id in args.edits:
         key = f"{args.key}:{edit_id}" if args.key and len(args.edits) > 1 else args.key
-        review.decide(engine, actor, args.round, edit_id, args.action, modified_text=args.text, key=key)
+        review.decide(
+            engine, actor, args.round, edit_id, args.action, modified_text=args.text, comment=args.comment, key=key
+        )
     print_json({"decided": len(args.edits)})
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    engine = engine_for(args)
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    done = manual.edit_text(engine, actor_for_args(args, engine), args.round, text, seen_version_id=args.on_version)
+    print_json({"version": done.version_id, "kept": done.kept, "dropped": list(done.dropped)})
     return 0
 
 

@@ -23,6 +23,11 @@ from core.revision.apply import RoundNotUnderReview
 from core.revision.threads import get_thread
 from core.text.rebase import rebase
 
+STALE = (
+    "The text was changed in another tab or process since this page was drawn; nothing was saved. "
+    "The page now shows the current text: make your change again there."
+)
+
 
 @dataclass(frozen=True)
 class ManualEdit:
@@ -36,6 +41,8 @@ def edit_by_hand(session: Session, round_id: int, user_id: int, new_text: str, *
     rnd = review.get_round(session, round_id)
     if rnd.status != RoundStatus.REVIEWING:
         raise RoundNotUnderReview(rnd)
+    if rnd.base_version_id != seen_version_id:
+        raise ConflictError(STALE)
     base = session.get(Version, rnd.base_version_id)
     assert base is not None  # a round's base version goes away only with the round
     if new_text == base.text:
@@ -59,10 +66,7 @@ def edit_by_hand(session: Session, round_id: int, user_id: int, new_text: str, *
         session.refresh(rnd)
         if rnd.status != RoundStatus.REVIEWING:
             raise RoundNotUnderReview(rnd)
-        raise ConflictError(
-            "The text was changed in another tab or process since this page was drawn; "
-            "nothing was saved. The page now shows the current text: make your change again there."
-        )
+        raise ConflictError(STALE)  # changed between the check above and this UPDATE
     rows = [r for r in review.round_edits(session, round_id) if not review.dropped(r)]
     moved = rebase(base.text, version.text, [(r.start, r.end) for r in rows])
     gone = [r for r, span in zip(rows, moved.spans, strict=True) if span is None]
