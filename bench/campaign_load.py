@@ -455,6 +455,7 @@ def main() -> int:
     ap.add_argument("--period", type=float, default=2.0)
     ap.add_argument("--paced-seconds", type=float, default=20.0)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--parts", default="1,2,3,4", help="which parts to run")
     args = ap.parse_args()
     if "127.0.0.1" not in args.url and "localhost" not in args.url:
         ap.error("the load test runs against a PostgreSQL server on 127.0.0.1 only")
@@ -471,10 +472,12 @@ def main() -> int:
     started = time.perf_counter()
     print(f"PostgreSQL beside {args.url.rsplit('@', 1)[-1]}; this machine: {__import__('os').cpu_count()} CPUs")
     try:
-        with fresh_database(args.url) as url:
-            part_load(url, args, browser)
-        dispose_engines()
-        if browser is not None:
+        parts = set(args.parts.split(","))
+        if "1" in parts:
+            with fresh_database(args.url) as url:
+                part_load(url, args, browser)
+            dispose_engines()
+        if browser is not None and "2" in parts:
             print("\n## 2. Server CPU time with the review page open (Chromium, one session; psutil)")
             print("   size (shared edits) | writer decision (baseline) | annotator decision | ratio | Next | Finish"
                   " | decisions/s one process sustains")  # fmt: skip
@@ -487,11 +490,10 @@ def main() -> int:
                     f"{c['annotator decision'] / c['writer decision']:.2f} | {ms(c['Next'])} | {ms(c['Finish'])} | "
                     f"{1 / c['annotator decision']:.0f}"
                 )
-        print(
-            "\n## 3. In process, by campaign size (p50 / p95; 12 annotators each take, decide and finish one document)"
-        )
+        if "3" in parts:
+            print("\n## 3. In process, by campaign size (p50 / p95; 12 annotators each take, decide, finish one)")
         base: dict[str, float] = {}
-        for size in sizes:
+        for size in sizes if "3" in parts else []:
             with fresh_database(args.url) as url:
                 t = part_inprocess(url, size)
             dispose_engines()
@@ -501,6 +503,8 @@ def main() -> int:
                 base.setdefault(name, p50)
                 cells.append(f"{name} {ms(p50)} / {ms(pct(xs, 95))} (x{p50 / base[name]:.2f} of {sizes[0]})")
             print(f"   {size:>6} shared edits: " + "; ".join(cells))
+        if "4" not in parts:
+            return 0
         with fresh_database(args.url) as url:
             camp, own = part_paced(url, args.people, args.period, args.paced_seconds)
         dispose_engines()

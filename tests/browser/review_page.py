@@ -202,6 +202,7 @@ def annotator_tab(browser: Browser, server: AppServer, name: str) -> Page:
     page.goto(server.url)
     wait_for_app(page)
     page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+    page.keyboard.type(name)  # a long list of people is virtualised: filter it to the one
     page.get_by_role("option", name=f"{name} (annotator)").click()
     wait_for_app(page)
     page.get_by_role("link", name="Annotate").click()
