@@ -200,6 +200,21 @@ with t_gold:
                 args=(lambda uid=row["user_id"], p=not row["paused"]: campaigns.set_paused(eng, me, cid, uid, p),),
             )
 
+    gold_rows = campaign_views.gold_edits(eng, me, cid)
+    if gold_rows:
+        st.subheader("Known answers for gold edits")
+        edited = st.data_editor(
+            pd.DataFrame(gold_rows),
+            column_config={"answer": st.column_config.SelectboxColumn("answer", options=list(ACTIONS))},
+            disabled=["item_id", "edit_id", "before", "after"],
+            hide_index=True,
+            key="cp_gold_editor",
+        )
+        if st.button("Save known answers", key="cp_gold_save"):
+            rows_out = edited.to_dict("records")
+            _do(lambda: campaign_views.save_gold_answers(eng, me, rows_out), "Known answers saved.")
+            st.rerun()
+
 with t_assign:
     invitable = campaign_views.create_choices(eng, me, campaign.project_id).people
     with st.form("cp_add", border=False):

@@ -13,6 +13,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core import documents, specs, users
+from core.access import PermissionDenied
 from core.db import session_scope
 from core.models import CampaignAssignment, Role, id_of, utcnow
 from core.services import campaigns
@@ -189,3 +190,25 @@ def test_the_analytics_agreement_tab_shows_the_r3_sample_figures(app_engine):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Edits judged by 2+ people"] == "20"
     assert shown["Krippendorff's alpha (nominal)"] == "0.304" and shown["Full agreement"] == "70%"
+
+
+def test_known_answers_for_gold_edits_are_set_and_score_people(app_engine):
+    from core.services import campaign_views
+
+    setup = make_campaign(app_engine, docs=1, gold_docs=1, annotators=1, overlap=1, gold_every=1)
+    rows = campaign_views.gold_edits(app_engine, setup.researcher, setup.campaign_id)
+    assert len(rows) == 4 and {r["answer"] for r in rows} == {""}
+    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py").run()
+    assert not at.exception, at.exception
+    assert at.button(key="cp_gold_save")  # the editor is on the Quality tab
+    answers = [{**r, "answer": "accept" if n % 2 == 0 else "reject"} for n, r in enumerate(rows)]
+    assert campaign_views.save_gold_answers(app_engine, setup.researcher, answers) == 4
+    (ann,) = setup.annotators
+    work = campaigns.next_item(app_engine, ann, setup.campaign_id)
+    assert work is not None and work.gold  # every first document is gold
+    decide_all(app_engine, ann, work.round_id, "accept")
+    campaigns.finish_item(app_engine, ann, setup.campaign_id, work.item_id)
+    (score,) = campaigns.gold_scores(app_engine, setup.researcher, setup.campaign_id).values()
+    assert (score.correct, score.total) == (2, 4)
+    with pytest.raises(PermissionDenied):
+        campaign_views.gold_edits(app_engine, ann, setup.campaign_id)
