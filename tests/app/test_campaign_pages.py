@@ -16,7 +16,7 @@ from core import documents, specs, users
 from core.access import PermissionDenied
 from core.db import session_scope
 from core.models import CampaignAssignment, Role, id_of, utcnow
-from core.services import campaigns
+from core.services import accounts, campaigns
 from core.services import review as review_service
 from tests.app.conftest import app_test
 from tests.app.test_revise_page import rerun_until
@@ -212,3 +212,23 @@ def test_known_answers_for_gold_edits_are_set_and_score_people(app_engine):
     assert (score.correct, score.total) == (2, 4)
     with pytest.raises(PermissionDenied):
         campaign_views.gold_edits(app_engine, ann, setup.campaign_id)
+
+
+def test_the_navigation_shows_each_campaign_page_to_whom_the_policy_allows(app_engine):
+    from core.services import campaign_views
+
+    setup = make_campaign(app_engine, docs=1, annotators=1, overlap=1)
+    with session_scope(app_engine) as s:
+        writer = users.create_user(s, "wendy", Role.WRITER)
+        loose = users.create_user(s, "uninvited", Role.ANNOTATOR)
+        writer_id, loose_id = id_of(writer), id_of(loose)
+    seen = {"researcher": setup.researcher, "annotator": setup.annotators[0]}
+    seen = {k: campaign_views.page_access(app_engine, a) for k, a in seen.items()}
+    assert seen["researcher"].runs and not seen["annotator"].runs and seen["annotator"].annotates
+    assert campaign_views.page_access(app_engine, accounts.actor(app_engine, writer_id)) == campaign_views.PageAccess(
+        runs=False, annotates=False
+    )
+    # an annotator not invited yet still gets the page, which says so
+    at = as_user(app_test(), loose_id, "app_pages/annotate.py").run()
+    assert not at.exception, at.exception
+    assert any("not invited to any campaign" in i.value for i in at.info)
