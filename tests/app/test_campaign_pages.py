@@ -222,8 +222,8 @@ def test_the_navigation_shows_each_campaign_page_to_whom_the_policy_allows(app_e
         writer = users.create_user(s, "wendy", Role.WRITER)
         loose = users.create_user(s, "uninvited", Role.ANNOTATOR)
         writer_id, loose_id = id_of(writer), id_of(loose)
-    seen = {"researcher": setup.researcher, "annotator": setup.annotators[0]}
-    seen = {k: campaign_views.page_access(app_engine, a) for k, a in seen.items()}
+    people = {"researcher": setup.researcher, "annotator": setup.annotators[0]}
+    seen = {k: campaign_views.page_access(app_engine, a) for k, a in people.items()}
     assert seen["researcher"].runs and not seen["annotator"].runs and seen["annotator"].annotates
     assert campaign_views.page_access(app_engine, accounts.actor(app_engine, writer_id)) == campaign_views.PageAccess(
         runs=False, annotates=False
