@@ -3,21 +3,14 @@
 import streamlit as st
 
 from core.services import campaign_views
-from ui.state import actor, current_user_id, engine, login_form, login_required, user_switcher
+from ui.signin import signed_in_user, who_caption
+from ui.state import actor, engine
 
 st.set_page_config(page_title="Redraft", page_icon=":material/edit_note:", layout="wide")
 
 engine()  # open (and migrate) the database before any page runs
-if login_required() and "user_id" not in st.session_state:
-    login_form()
-    st.stop()
-if login_required():
-    if st.sidebar.button("Sign out", icon=":material/logout:"):
-        st.session_state.clear()
-        st.rerun()
-else:
-    user_switcher()
-current_user_id()
+signed_in_user()  # local mode: the local admin; password / OIDC: the sign-in page until signed in
+who_caption()
 
 PAGES = [
     st.Page("app_pages/documents.py", title="Documents", icon=":material/description:", default=True),
@@ -28,6 +21,8 @@ PAGES = [
     st.Page("app_pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
     st.Page("app_pages/learning.py", title="Learning", icon=":material/school:"),
 ]
+if actor().is_admin:  # people and invitations: admins only (the service checks too)
+    PAGES.append(st.Page("app_pages/people.py", title="People", icon=":material/group:"))
 # Annotation campaigns: each page for the people the policy lets use it (core.services.campaign_views).
 _campaign_access = campaign_views.page_access(engine(), actor())
 if _campaign_access.runs:

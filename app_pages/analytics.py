@@ -15,7 +15,7 @@ from core.errors import RedraftError
 from core.learning import analytics
 from core.services import analytics as analytics_service
 from core.services import campaign_views
-from ui import agreement
+from ui import agreement, charts
 from ui.state import actor, engine, show_flashes
 from ui.text import md_escape
 
@@ -113,18 +113,8 @@ def acceptance_chart(by: str, title: str, *, horizontal: bool = False, top: int 
     rows = analytics.acceptance_by(records, by)
     if top is not None:
         rows = sorted(rows, key=lambda r: -int(r["proposed"]))[:top]
-    df = pd.DataFrame(rows)
-    df["label"] = df[by].astype(str)
-    df["acceptance %"] = (df["acceptance"].astype(float) * 100).round(1)
-    if horizontal:
-        fig = px.bar(
-            df.iloc[::-1], x="acceptance %", y="label", orientation="h", hover_data=["proposed", "shown", "decided"]
-        )
-        fig.update_layout(height=max(300, 22 * len(df)))
-    else:
-        fig = px.bar(df, x="label", y="acceptance %", hover_data=["proposed", "shown", "decided"])
-    fig.update_layout(title=title, xaxis_title=None, yaxis_title=None, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, use_container_width=True, key=f"an_chart_{by}")
+    fig = charts.acceptance_figure(rows, by, title, horizontal=horizontal)
+    st.plotly_chart(fig, key=f"an_chart_{by}")
     download(rows, f"acceptance-by-{by}")
 
 
@@ -154,8 +144,10 @@ with tab_rounds:
     fig.add_bar(x=df["depth"], y=df["shown_per_round"], name="shown")
     fig.add_bar(x=df["depth"], y=df["proposed_per_round"] - df["shown_per_round"], name="hidden")
     fig.add_scatter(x=df["depth"], y=df["accepted_per_round"], name="accepted", mode="lines+markers")
-    fig.update_layout(barmode="stack", title="Edits per round, by depth (mean)", xaxis_title="depth", margin=dict(t=40))
-    st.plotly_chart(fig, use_container_width=True, key="an_chart_rounds")
+    fig.update_layout(barmode="stack", title="Edits per round, by depth (mean)", margin=dict(t=40))
+    fig.update_xaxes(title_text="depth", **charts.integer_axis())
+    fig.update_yaxes(title_text="edits per round")
+    st.plotly_chart(fig, key="an_chart_rounds")
     download(per_depth, "edits-per-depth")
     with st.expander("Every round"):
         rounds_rows = analytics.edits_per_round(records)
@@ -166,7 +158,7 @@ with tab_rounds:
     if times:
         timed = [r.time_taken_ms / 1000 for r in records if r.decided and r.time_taken_ms is not None]
         fig = px.histogram(x=timed, nbins=40, labels={"x": "seconds per decision"}, title="Seconds per decision")
-        st.plotly_chart(fig, use_container_width=True, key="an_chart_time")
+        st.plotly_chart(fig, key="an_chart_time")
         st.dataframe(pd.DataFrame(times), hide_index=True)
         download(times, "decision-times")
     else:
@@ -188,7 +180,7 @@ with tab_hidden:
             title="Hidden edits by reason",
         )
         fig.update_layout(height=max(300, 24 * len(df)), yaxis_title=None, margin=dict(t=40))
-        st.plotly_chart(fig, use_container_width=True, key="an_chart_hidden")
+        st.plotly_chart(fig, key="an_chart_hidden")
         st.caption("Shown anyway: hidden edits a person chose to look at and decided. Unmute on the Learning page.")
         download(hidden, "hidden")
 
@@ -219,7 +211,7 @@ with tab_pref:
             mode="lines+markers",
             name="model",
             text=cal["count"],
-            hovertemplate="predicted %{x:.2f}<br>accepted %{y:.2f}<br>%{text} edits",
+            hovertemplate="predicted %{x:.0%}<br>accepted %{y:.0%}<br>n=%{text} edits",
         )
         fig.update_layout(
             title="Calibration: predicted vs actual acceptance",
@@ -227,9 +219,11 @@ with tab_pref:
             yaxis_title="accepted",
             xaxis_range=[0, 1],
             yaxis_range=[0, 1],
+            xaxis_tickformat=".0%",
+            yaxis_tickformat=".0%",
             margin=dict(t=40),
         )
-        st.plotly_chart(fig, use_container_width=True, key="an_chart_calibration")
+        st.plotly_chart(fig, key="an_chart_calibration")
         download(q["calibration"], "calibration")
 
 with tab_sim:
@@ -249,8 +243,9 @@ with tab_sim:
             markers=True,
             title="Token edit distance to the reference, by depth (mean per document)",
         )
+        fig.update_xaxes(**charts.integer_axis())
         fig.update_layout(legend=dict(orientation="h", y=-0.3), margin=dict(t=40))
-        st.plotly_chart(fig, use_container_width=True, key="an_chart_distance")
+        st.plotly_chart(fig, key="an_chart_distance")
         download(rows, "distance-to-reference")
 
 with tab_agree:

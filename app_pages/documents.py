@@ -5,6 +5,7 @@ import hashlib
 
 import streamlit as st
 
+from core.access import Action
 from core.errors import RedraftError
 from core.files import SUPPORTED_EXTENSIONS
 from core.services import documents, history
@@ -41,59 +42,63 @@ def show_duplicates() -> None:
                 open_in_revise(existing_id)
 
 
-# A key keeps the chosen tab across reruns (a message appearing above must not flip it back).
-paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"], key="doc_tabs", on_change="rerun")
+if documents.may_create(me, project_id):  # annotators judge the documents they are given (core checks too)
+    # A key keeps the chosen tab across reruns (a message appearing above must not flip it back).
+    st.caption(f"Limit: {documents.max_document_size()} of text per document.")
+    paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"], key="doc_tabs", on_change="rerun")
 
-with paste_tab:
-    with st.form("paste_form", clear_on_submit=False, border=False):
-        title = st.text_input("Title", key="paste_title", max_chars=200)
-        text = st.text_area("Text", key="paste_text", height=220, placeholder="Paste the document to revise…")
-        submitted = st.form_submit_button("Create document", type="primary", icon=":material/add:")
-    anyway = st.session_state.get("_paste_duplicate") == (title, text) and st.button(
-        "Create it anyway", key="paste_anyway", icon=":material/add:"
-    )
-    if submitted or anyway:
-        st.session_state.pop(DUPLICATES, None)
-        try:
-            doc = documents.create_document(eng, me, project_id, title, text, allow_duplicate=bool(anyway))
+    with paste_tab:
+        with st.form("paste_form", clear_on_submit=False, border=False):
+            title = st.text_input("Title", key="paste_title", max_chars=200)
+            text = st.text_area("Text", key="paste_text", height=220, placeholder="Paste the document to revise…")
+            submitted = st.form_submit_button("Create document", type="primary", icon=":material/add:")
+        anyway = st.session_state.get("_paste_duplicate") == (title, text) and st.button(
+            "Create it anyway", key="paste_anyway", icon=":material/add:"
+        )
+        if submitted or anyway:
+            st.session_state.pop(DUPLICATES, None)
+            try:
+                doc = documents.create_document(eng, me, project_id, title, text, allow_duplicate=bool(anyway))
+                st.session_state.pop("_paste_duplicate", None)
+                st.session_state.document_id = doc.id
+                flash(f"Created “{md_escape(doc.title)}”.")
+                st.rerun()
+            except documents.DuplicateDocumentError as exc:
+                dup = exc.duplicate
+                st.session_state[DUPLICATES] = [(dup.name, dup.existing.id, dup.existing.title)]
+                st.session_state._paste_duplicate = (title, text)
+                st.rerun()
+            except RedraftError as exc:
+                st.error(md_escape(str(exc)), icon=":material/error:")
+        if st.session_state.get("_paste_duplicate") is not None and st.session_state._paste_duplicate != (title, text):
             st.session_state.pop("_paste_duplicate", None)
-            st.session_state.document_id = doc.id
-            flash(f"Created “{md_escape(doc.title)}”.")
-            st.rerun()
-        except documents.DuplicateDocumentError as exc:
-            dup = exc.duplicate
-            st.session_state[DUPLICATES] = [(dup.name, dup.existing.id, dup.existing.title)]
-            st.session_state._paste_duplicate = (title, text)
-            st.rerun()
-        except RedraftError as exc:
-            st.error(md_escape(str(exc)), icon=":material/error:")
-    if st.session_state.get("_paste_duplicate") is not None and st.session_state._paste_duplicate != (title, text):
-        st.session_state.pop("_paste_duplicate", None)
 
-with upload_tab:
-    gen = st.session_state.setdefault(UPLOAD_GEN, 0)
-    uploads = st.file_uploader(
-        "Files",
-        type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS],
-        accept_multiple_files=True,
-        key=f"uploads_{gen}",
-    )
-    encoding = st.selectbox(
-        "Text encoding",
-        ["UTF-8 (default)", "cp1252", "latin-1", "utf-16", "shift_jis", "gb18030"],
-        help="Text files are read as UTF-8. If a file is refused as not UTF-8, choose its encoding here.",
-    )
-    if st.button("Import", disabled=not uploads, icon=":material/upload:"):
-        chosen = None if encoding.startswith("UTF-8") else encoding
-        result = documents.import_files(eng, me, project_id, [(up.name, up.getvalue()) for up in uploads or []], chosen)
-        for message in result.errors:
-            flash(md_escape(message), "error")
-        if result.imported:
-            flash(f"Imported {len(result.imported)} document(s).")
-            st.session_state.document_id = result.imported[-1].id
-        st.session_state[DUPLICATES] = [(d.name, d.existing.id, d.existing.title) for d in result.duplicates]
-        st.session_state[UPLOAD_GEN] = gen + 1  # the uploader starts empty: the next Import is the next files
-        st.rerun()
+    with upload_tab:
+        gen = st.session_state.setdefault(UPLOAD_GEN, 0)
+        uploads = st.file_uploader(
+            "Files",
+            type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS],
+            accept_multiple_files=True,
+            key=f"uploads_{gen}",
+        )
+        encoding = st.selectbox(
+            "Text encoding",
+            ["UTF-8 (default)", "cp1252", "latin-1", "utf-16", "shift_jis", "gb18030"],
+            help="Text files are read as UTF-8. If a file is refused as not UTF-8, choose its encoding here.",
+        )
+        if st.button("Import", disabled=not uploads, icon=":material/upload:"):
+            chosen = None if encoding.startswith("UTF-8") else encoding
+            result = documents.import_files(
+                eng, me, project_id, [(up.name, up.getvalue()) for up in uploads or []], chosen
+            )
+            for message in result.errors:
+                flash(md_escape(message), "error")
+            if result.imported:
+                flash(f"Imported {len(result.imported)} document(s).")
+                st.session_state.document_id = result.imported[-1].id
+            st.session_state[DUPLICATES] = [(d.name, d.existing.id, d.existing.title) for d in result.duplicates]
+            st.session_state[UPLOAD_GEN] = gen + 1  # the uploader starts empty: the next Import is the next files
+            st.rerun()
 
 show_duplicates()
 
@@ -152,9 +157,20 @@ if current is None:
 
 @st.dialog("Delete document")
 def confirm_delete(doc_id: int, doc_title: str) -> None:
-    st.write("This deletes the document with all its versions, rounds and decisions. It cannot be undone.")
     st.text(doc_title)
-    if st.button("Delete for good", type="primary", key="confirm_delete"):
+    try:
+        impact = documents.deletion_impact(eng, me, doc_id)
+    except RedraftError as exc:
+        st.error(md_escape(str(exc)))
+        return
+    st.write("The document leaves every list and page. Its versions and decisions are kept for exports.")
+    if impact.others_decisions:
+        st.warning(
+            f"{impact.others_decisions} decision(s) of {impact.others_people} other person(s) are on it: "
+            "they will no longer see their work here.",
+            icon=":material/group:",
+        )
+    if st.button("Delete", type="primary", key="confirm_delete"):
         try:
             documents.delete_document(eng, me, doc_id)
             flash("Document deleted.")
@@ -168,15 +184,19 @@ with st.container(border=True):
     st.text(current.title)
     st.caption(f"Document #{current.id} · created {current.created_at:%Y-%m-%d %H:%M}")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        new_title = st.text_input("Rename", value=current.title, key=f"rename_{current.id}", max_chars=200)
-        if st.button("Save title", key="save_title"):
-            try:
-                documents.rename_document(eng, me, current.id, new_title)
-                flash("Title saved.")
-                st.rerun()
-            except RedraftError as exc:
-                st.error(md_escape(str(exc)))
-        if st.button("Delete…", key="delete_doc", icon=":material/delete:"):
+        # Rename and delete: the owner (while they may create documents here) or an admin; core checks too.
+        if documents.may(me, Action.DOCUMENT_RENAME, current, project_id):
+            new_title = st.text_input("Rename", value=current.title, key=f"rename_{current.id}", max_chars=200)
+            if st.button("Save title", key="save_title"):
+                try:
+                    documents.rename_document(eng, me, current.id, new_title)
+                    flash("Title saved.")
+                    st.rerun()
+                except RedraftError as exc:
+                    st.error(md_escape(str(exc)))
+        if documents.may(me, Action.DOCUMENT_DELETE, current, project_id) and st.button(
+            "Delete…", key="delete_doc", icon=":material/delete:"
+        ):
             confirm_delete(current.id, current.title)
         if st.button("Open in Revise", key="open_revise", type="primary", icon=":material/rate_review:"):
             open_in_revise(current.id)
@@ -187,7 +207,7 @@ with st.container(border=True):
     st.dataframe(
         [
             {
-                "Version": v.id,
+                "Version": versions.label(v.id),
                 "Created": v.created_at,
                 "Origin": versions.origins[v.id],
                 "Characters": len(v.text),
@@ -203,5 +223,3 @@ with st.container(border=True):
     head_text = versions.head_text
     with st.expander("Current text", expanded=False):
         st.text(head_text[:20000] + ("…" if len(head_text) > 20000 else ""))
-
-st.caption(f"Limit: {documents.max_document_bytes() / 1_000_000:.1f} MB of text per document.")

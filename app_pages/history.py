@@ -30,16 +30,16 @@ write_url(doc=doc_id, round=linked if made is not None else None)
 def label(version_id: int) -> str:
     v = by_id[version_id]
     current = " · current" if version_id == head_id else ""
-    return f"#{v.id} · {origin[v.id]} · {v.created_at:%Y-%m-%d %H:%M}{current}"
+    return f"{found.label(version_id)} · {origin[v.id]} · {v.created_at:%Y-%m-%d %H:%M}{current}"
 
 
 st.dataframe(
     [
         {
-            "Version": v.id,
+            "Version": found.label(v.id),
             "Created": v.created_at,
             "Origin": origin[v.id],
-            "Parent": v.parent_id,
+            "Parent": found.label(v.parent_id) if v.parent_id in by_id else "",
             "Characters": len(v.text),
             "Current": v.id == head_id,
             "Note": v.note or "",
@@ -83,15 +83,17 @@ else:
 
 st.subheader("Restore")
 older = [i for i in ids_newest_first if i != head_id]
-if not older:
+if not found.may_restore:  # it moves everyone's head: the document's owner or an admin (core checks too)
+    st.caption("Only the document's owner or an admin restores an old version.")
+elif not older:
     st.caption("Nothing to restore: this is the only version.")
 else:
     with st.container(horizontal=True, vertical_alignment="bottom"):
         chosen = st.selectbox("Version to restore", older, format_func=label, key="history_restore")
         if st.button("Restore as the current version", icon=":material/restore:", key="history_restore_btn"):
             try:
-                new_id = history.restore_version(eng, me, doc_id, chosen).id
-                flash(f"Version #{chosen} restored as the new current version #{new_id}; nothing was deleted.")
+                history.restore_version(eng, me, doc_id, chosen)
+                flash(f"Version {found.label(chosen)} restored as the new current version; nothing was deleted.")
                 st.rerun()
             except RedraftError as exc:
                 st.error(md_escape(str(exc)), icon=":material/error:")

@@ -23,7 +23,6 @@ st.title("Learning")
 show_flashes()
 eng = engine()
 me = actor()
-is_admin = me.is_admin
 
 projects = settings_service.project_names(eng, me)
 default_project = current_project_id()
@@ -35,6 +34,7 @@ project_id = st.selectbox(
     key="le_project",
 )
 
+may_mute_all = settings_service.may_mute_for_project(me, project_id)
 view = learning_service.learning_view(eng, me, project_id)
 records = view.records
 learning, threshold, mute_after = view.learning, view.threshold, view.auto_mute_after
@@ -128,11 +128,8 @@ with st.container(border=True):
     value = c2.selectbox(
         "Which", options, key=f"le_mute_value_{kind}", placeholder=f"no {kind}s seen in this project yet"
     )
-    scope_all = c3.checkbox(
-        "For everyone",
-        disabled=not is_admin,
-        key="le_mute_all",
-        help="Admins can mute a rule or intent for the whole project.",
+    scope_all = may_mute_all and c3.checkbox(
+        "For everyone", key="le_mute_all", help="Mute the rule or intent for the whole project."
     )
     if c4.button("Mute", key="le_mute", disabled=not value):
         act(
@@ -147,11 +144,11 @@ with st.container(border=True):
 with st.container(border=True):
     st.subheader("Muted for the whole project")
     if not project_wide:
-        st.caption("Nothing." + ("" if is_admin else " Only an admin can mute for everyone."))
+        st.caption("Nothing." + ("" if may_mute_all else " Only an admin can mute for everyone."))
     for m in project_wide:
         c1, c2 = st.columns([8, 2])
         c1.markdown(f"**{m.kind}** {code(m.value)}")
-        if is_admin and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
+        if may_mute_all and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
             act(f"Unmuted {m.kind} {md_escape(m.value)} for the project.", learning_service.unmute, m.id)
 
 with st.container(border=True):
@@ -205,30 +202,34 @@ with st.container(border=True):
 with st.container(border=True):
     st.subheader("Rules and instructions for the project")
     current_settings = settings_service.project_settings_of(eng, me, project_id)
+    may_configure = settings_service.may_change(me, project_id)
     switched_off, prefixes = current_settings.disabled_rules, current_settings.prefixes
     st.caption(
         "Rules switched off here are not run at all in this project (muting only hides their edits). "
         "Instructions are what seq2seq models (CoEdIT style) are told per intent."
-        + ("" if is_admin else " Only an admin can change them.")
+        + ("" if may_configure else " Only an admin can change them.")
     )
+    if not may_configure:  # the settings as text, no form (core refuses a change too)
+        st.text("Rules switched off: " + (", ".join(switched_off) or "none"))
+        for intent in ALL_INTENTS:
+            st.text(f"Instruction for {intent}: {prefixes.get(intent, DEFAULT_PREFIXES.get(intent, ''))}")
+        st.stop()
     with st.form("le_project_settings", border=False):
         rules_text = st.text_area(
             "Rules switched off (one rule id or category per line)",
             value="\n".join(switched_off),
             placeholder="lingotweaker:COMMA_COMPOUND_SENTENCE\nharper:SpellCheck",
-            disabled=not is_admin,
             key="le_disabled_rules",
         )
         edited = {
             intent: st.text_input(
                 f"Instruction for {intent}",
                 value=prefixes.get(intent, DEFAULT_PREFIXES.get(intent, "")),
-                disabled=not is_admin,
                 key=f"le_prefix_{intent}",
             )
             for intent in ALL_INTENTS
         }
-        if st.form_submit_button("Save project settings", disabled=not is_admin):
+        if st.form_submit_button("Save project settings"):
             changed = {k: v for k, v in edited.items() if v != DEFAULT_PREFIXES.get(k, "")}
             act(
                 "Project settings saved: they apply from the next round on.",

@@ -23,27 +23,26 @@ nodes, runs, options, job = overview.nodes, overview.runs, overview.options, ove
 
 # --- add a proposer --------------------------------------------------------------------------------
 
-with st.expander("Add a proposer (a model or a server)", icon=":material/add:"):
-    if not me.is_admin:
-        st.caption("Only an admin can add proposers.")
-    with st.form("add_proposer", border=False):
-        spec_text = st.text_input(
-            "Proposer",
-            key="add_spec",
-            placeholder="hf-seq2seq:grammarly/coedit-large",
-            help="hf-seq2seq:MODEL or hf-chat:MODEL (a Hugging Face model id or a local path), or "
-            "openai:http://host:port/v1#MODEL for a vLLM, TGI, Ollama, llama.cpp or OpenAI server. "
-            "Settings go after '?', e.g. ?max_new_tokens=64&device=cuda. The model loads on the first round.",
-        )
-        spec_name = st.text_input("Name (optional)", key="add_spec_name", max_chars=100)
-        if st.form_submit_button("Add proposer", icon=":material/add:", disabled=not me.is_admin):
-            try:
-                row = training.add_proposer(eng, me, spec_text, spec_name)
-                added = md_escape(row.name or row.kind)
-                flash(f"Proposer #{row.id} ({added}) is stored: choose it on the Revise page.")
-                st.rerun()
-            except RedraftError as exc:
-                st.error(md_escape(str(exc)), icon=":material/error:")
+if training.may_add_proposer(me):  # admins only (core checks too, and where an endpoint may point)
+    with st.expander("Add a proposer (a model or a server)", icon=":material/add:"):
+        with st.form("add_proposer", border=False):
+            spec_text = st.text_input(
+                "Proposer",
+                key="add_spec",
+                placeholder="hf-seq2seq:grammarly/coedit-large",
+                help="hf-seq2seq:MODEL or hf-chat:MODEL (a Hugging Face model id or a local path), or "
+                "openai:http://host:port/v1#MODEL for a vLLM, TGI, Ollama, llama.cpp or OpenAI server. "
+                "Settings go after '?', e.g. ?max_new_tokens=64&device=cuda. The model loads on the first round.",
+            )
+            spec_name = st.text_input("Name (optional)", key="add_spec_name", max_chars=100)
+            if st.form_submit_button("Add proposer", icon=":material/add:"):
+                try:
+                    row = training.add_proposer(eng, me, spec_text, spec_name)
+                    added = md_escape(row.name or row.kind)
+                    flash(f"Proposer #{row.id} ({added}) is stored: choose it on the Revise page.")
+                    st.rerun()
+                except RedraftError as exc:
+                    st.error(md_escape(str(exc)), icon=":material/error:")
 
 # --- lineage -----------------------------------------------------------------------------------------
 

@@ -180,7 +180,7 @@ def on_finish(for_thread: int, round_id: int | None) -> None:
             review_widget.sync_decisions(eng, me, round_id)  # what the browser queued goes in first
         done = revision.finish(eng, me, for_thread, round_id)
         if done.applied_round_depth is not None:
-            flash(f"Round {done.applied_round_depth} applied as version #{done.applied_version_id}.")
+            flash(f"Round {done.applied_round_depth} applied as version v{done.applied_version_number}.")
     except RedraftError as exc:
         _refused(exc)
 
@@ -224,7 +224,7 @@ def job_progress(job_id: int) -> None:
 
 
 if job is not None and state.job_running:
-    st.caption(f"Version #{head.id} · {len(head.text):,} characters")
+    st.caption(f"Version {state.version_label(head.id)} · {len(head.text):,} characters")
     job_progress(job.id)
     st.stop()
 
@@ -307,7 +307,7 @@ max_depth = int(st.session_state.rv_depth)
 if state.reviewing and thread is not None and rnd is not None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(
-            f"Round {rnd.depth} of at most {max_depth} · on version #{rnd.base_version_id} · "
+            f"Round {rnd.depth} of at most {max_depth} · on version {state.version_label(rnd.base_version_id)} · "
             "click an edit, or use the keys j / k, a, r, e, u"
         )
         likely_first = st.toggle(
@@ -315,6 +315,7 @@ if state.reviewing and thread is not None and rnd is not None:
             key="rv_likely_first",
             help="Next / previous visit edits by how likely you are to accept them (learned from your decisions).",
         )
+        review_widget.mount_rerun_relay()  # outside the review's fragment: see review_widget
     review_panel(rnd.id, likely_first)
     hidden_panel(rnd.id)
     with st.container(horizontal=True, vertical_alignment="center"):
@@ -344,7 +345,7 @@ if state.reviewing and thread is not None and rnd is not None:
 
 def current_text_box(label: str) -> None:
     """The document's current text, so a writer sees what they opened (or what the revision made)."""
-    st.caption(f"{label} · version #{head.id} · {len(head.text):,} characters")
+    st.caption(f"{label} · version {state.version_label(head.id)} · {len(head.text):,} characters")
     long = len(head.text) > 1500 or head.text.count("\n") > 20
     with st.container(border=True, height=420 if long else "content", key="rv_text"):
         st.text(head.text if head.text else "(empty document)")

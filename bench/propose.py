@@ -6,6 +6,8 @@ Sections:
   builtin   the offline proposer on CoNLL-2014 (../shared/data/conll14), scored with ERRANT
             (span-based correction F0.5, as `errant_compare`): lingotweaker alone (the baseline),
             Harper alone, and the merged default; words per second of proposing alone.
+  choice    the built-in proposer's alternatives in the engines' order (before) and ranked by
+            core/proposers/builtin_choice.py (after): ERRANT F0.5 and GLEU (bench/gleu.py) on CoNLL-2014.
   transformers  hf-seq2seq / hf-chat on tiny offline models: batched vs one sentence at a time,
             and a repeated request for unchanged sentences (cache) vs the cold one.
 
@@ -28,7 +30,8 @@ if str(ROOT) not in sys.path:
 
 from core.proposers import make_request, propose_edits  # noqa: E402
 from core.proposers.base import DEFAULT_INTENTS, ITERATER_INTENTS, SpecData  # noqa: E402
-from core.proposers.builtin import BuiltinProposer  # noqa: E402
+from core.proposers.builtin import ALTERNATIVE_ORDERS as ORDERS  # noqa: E402
+from core.proposers.builtin import DEFAULT_ALTERNATIVES, BuiltinProposer  # noqa: E402
 from core.text.edits import Edit, apply_edits  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -210,6 +213,58 @@ def section_builtin(args: argparse.Namespace) -> None:
     print(f"\nmerged default {merged:.3f} {verdict} the better single engine (lingotweaker {base['f05']:.3f}).")
 
 
+def _shown(source: str, keys: list[tuple[int, int, str]]) -> str:
+    return ", ".join(f"{source[a:b]!r}->{after!r}" for a, b, after in keys) or "-"
+
+
+def section_choice(args: argparse.Namespace) -> None:
+    """The built-in proposer with each order of a spelling rule's alternatives (the engines' order is
+    the baseline; core/proposers/builtin_choice.py ranks), ERRANT F0.5 and GLEU on the same sentences."""
+    from bench.gleu import gleu, m2_references
+
+    if not CONLL_M2.exists():
+        print(f"skipped: {CONLL_M2} not found")
+        return
+    sentences = read_m2(CONLL_M2, args.limit)
+    sources, references = m2_references(CONLL_M2, args.limit)
+    assert sources == [s.source for s in sentences]
+    print(f"CoNLL-2014 test: {len(sentences)} sentences; loading spaCy + ERRANT ...", flush=True)
+    scorer = Scorer(sentences)
+    source_gleu = gleu(sources, references, sources)
+    print(f"  source unchanged: GLEU {source_gleu:.4f}")
+    rows = {}
+    for order in ORDERS:
+        run = Run(order, {"alternatives": order})
+        run_builtin(run, sentences)
+        texts = [scorer.hypothesis(s.source, e) for s, e in zip(sentences, run.edits, strict=True)]
+        m = scorer.score([scorer.hyp_edits(i, t) for i, t in enumerate(texts)])
+        rows[order] = (m, gleu(sources, references, texts), run.edits)
+        print(f"  {order}: P {m['p']:.3f} R {m['r']:.3f} F0.5 {m['f05']:.4f} GLEU {rows[order][1]:.4f}", flush=True)
+    before, g0, e0 = rows["engine"]
+    key = lambda e: (e.start, e.end, e.after)  # noqa: E731
+    for order in ORDERS[1:]:
+        changed = [
+            (s.source, sorted(set(map(key, a)) - set(map(key, b))), sorted(set(map(key, b)) - set(map(key, a))))
+            for s, a, b in zip(sentences, e0, rows[order][2], strict=True)
+            if set(map(key, a)) != set(map(key, b))
+        ]
+        print(f"\n{order}: {len(changed)} sentences proposed otherwise than in the engines' order")
+        for source, gone, new in changed[: args.examples]:
+            print(f"    engine {_shown(source, gone)}  {order} {_shown(source, new)}")
+    print("\n| alternatives | P | R | F0.5 | F0.5 / engine order | GLEU | GLEU / engine order |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| source unchanged | – | – | – | – | {source_gleu:.4f} | {source_gleu / g0:.4f} |")
+    for order, (m, g, _) in rows.items():
+        name = f"{order} (baseline)" if order == "engine" else order
+        name += " (default)" if order == DEFAULT_ALTERNATIVES else ""
+        print(
+            f"| {name} | {m['p']:.3f} | {m['r']:.3f} | {m['f05']:.4f} | {m['f05'] / before['f05']:.4f} "
+            f"| {g:.4f} | {g / g0:.4f} |"
+        )
+    for order, (m, g, _) in list(rows.items())[1:]:
+        print(f"{order}: {'neither F0.5 nor GLEU fell' if m['f05'] >= before['f05'] and g >= g0 else 'a score FELL'}")
+
+
 def section_transformers(args: argparse.Namespace) -> None:
     """Batched vs one-at-a-time generation and cached vs cold requests: bench/propose_transformers.py."""
     from bench.propose_transformers import section_transformers as run
@@ -217,13 +272,14 @@ def section_transformers(args: argparse.Namespace) -> None:
     run(args)
 
 
-SECTIONS = {"builtin": section_builtin, "transformers": section_transformers}
+SECTIONS = {"builtin": section_builtin, "choice": section_choice, "transformers": section_transformers}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--section", choices=sorted(SECTIONS), action="append", help="run only this section")
     parser.add_argument("--limit", type=int, help="first N sentences only (quick runs)")
+    parser.add_argument("--examples", type=int, default=40, help="choice: sentences proposed differently to show")
     parser.add_argument("--by-rule", action="store_true", help="builtin: true/false positives per rule")
     args = parser.parse_args(argv)
     for name in args.section or list(SECTIONS):

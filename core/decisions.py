@@ -258,6 +258,19 @@ def for_round(session: Session, round_id: int, user_id: int) -> dict[int, Standi
     return {group[0].edit_id: st for st, group in fold_standing(session.exec(query), lambda d: d.edit_id)}
 
 
+def comments_for_round(session: Session, round_id: int, user_id: int) -> dict[int, str]:
+    """edit id -> the comment on this person's decision that stands, where it has one."""
+    query = (
+        select(Decision).where(Decision.round_id == round_id, Decision.user_id == user_id).order_by(*_STANDING_ORDER)
+    )
+    out: dict[int, str] = {}
+    for _, group in fold_standing(session.exec(query), lambda d: d.edit_id):
+        top = standing_row(group)
+        if top is not None and top.comment:
+            out[top.edit_id] = top.comment
+    return out
+
+
 def for_round_by_user(session: Session, round_id: int) -> dict[tuple[int, int], Standing]:
     """(edit id, user id) -> what stands, for every person who decided edits of a round."""
     query = select(Decision).where(Decision.round_id == round_id).order_by(*_STANDING_ORDER)

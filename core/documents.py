@@ -194,6 +194,24 @@ def versions(session: Session, document_id: int) -> list[Version]:
     return list(session.exec(query).all())
 
 
+def version_numbers(session: Session, document_id: int) -> dict[int, int]:
+    """Each version's number within its document (1 for the first, oldest first as `versions` lists
+    them), by version id. People name versions by these ("v2"), never by the global id."""
+    number = func.row_number().over(order_by=(col(Version.created_at), col(Version.id)))
+    query = select(col(Version.id), number).where(Version.document_id == document_id)
+    return {int(i or 0): int(n) for i, n in session.exec(query).all()}
+
+
+def version_number(session: Session, version_id: int) -> int:
+    """One version's number within its document."""
+    return version_numbers(session, get_version(session, version_id).document_id)[version_id]
+
+
+def version_label(number: int) -> str:
+    """How a version is named to people: "v3"."""
+    return f"v{number}"
+
+
 def get_version(session: Session, version_id: int) -> Version:
     version = session.get(Version, version_id)
     if version is None:
@@ -244,15 +262,11 @@ def restore_version(session: Session, version_id: int, user_id: int | None = Non
     """Restoring never rewrites history: the old text becomes a new head whose parent is the old head."""
     old = get_version(session, version_id)
     document = get_document(session, old.document_id)
+    name = version_label(version_number(session, version_id))
     if document.head_version_id == old.id:
-        raise InputError(f"Version {version_id} is already the current version.")
+        raise InputError(f"Version {name} is already the current version.")
     return add_version(
-        session,
-        old.document_id,
-        old.text,
-        origin=VersionOrigin.RESTORE,
-        user_id=user_id,
-        note=f"Restored from version {old.id}.",
+        session, old.document_id, old.text, origin=VersionOrigin.RESTORE, user_id=user_id, note=f"Restored from {name}."
     )
 
 

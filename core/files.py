@@ -17,6 +17,7 @@ from typing import Any
 
 from core.errors import InputError
 from core.text.clean import clean_name, clean_text
+from core.text.sizes import format_size, too_large
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".docx")
 # Tried in this order; a file that fits none is refused, never decoded into mojibake.
@@ -51,10 +52,7 @@ def prepare_text(text: str, max_bytes: int) -> PreparedText:
         raise InputError("The text contains NUL characters, which a text document never has: is it a binary file?")
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
-        raise InputError(
-            f"The document is {size / 1_000_000:.1f} MB of text; the limit is {max_bytes / 1_000_000:.1f} MB "
-            "(set REDRAFT_MAX_DOCUMENT_BYTES to change it). Split it into smaller documents."
-        )
+        raise InputError(too_large("The document", size, max_bytes))
     notes: list[str] = []
     cleaned = clean_text(text)
     if cleaned.note:
@@ -159,10 +157,10 @@ def check_docx_zip(data: bytes, max_bytes: int) -> None:
     xml_total = sum(m.file_size for m in xml)
     other_total = sum(m.file_size for m in members) - xml_total
     if xml_total > XML_BUDGET * max_bytes or other_total > 4 * max_bytes:
-        declared = (xml_total + other_total) / 1_000_000
         raise InputError(
-            f"The .docx file declares {declared:.0f} MB when unpacked, more than a document within the "
-            f"{max_bytes / 1_000_000:.1f} MB text limit needs; it was not opened."
+            f"The .docx file declares {format_size(xml_total + other_total)} when unpacked, more than a document "
+            f"within the {format_size(max_bytes)} text limit needs; it was not opened. Split the document into "
+            f"parts of at most {format_size(max_bytes)} of text."
         )
     for m in xml:
         if m.file_size > 1_000_000 and m.file_size > MAX_XML_RATIO * max(m.compress_size, 1):
@@ -268,9 +266,7 @@ def read_upload(name: str, data: bytes, max_bytes: int, encoding: str | None = N
         raise InputError(f"{filename!r} is empty.")
     # Refuse before decoding: a huge upload should not be decoded only to be rejected.
     if len(data) > 4 * max_bytes:
-        raise InputError(
-            f"{filename!r} is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB of text."
-        )
+        raise InputError(too_large(f"{filename!r}", len(data), max_bytes))
     try:
         raw = docx_text(data, max_bytes) if suffix == ".docx" else decode_bytes(data, encoding)
         prepared = prepare_text(raw, max_bytes)

@@ -65,6 +65,7 @@ class HiddenKind(StrEnum):
     MUTED_INTENT = "muted-intent"
     BELOW_THRESHOLD = "below-threshold"
     PROTECTED_TERM = "protected-term"  # the edit changes a term the writer protected
+    MANUAL_EDIT = "manual-edit"  # dropped: the writer changed its text by hand during the review
 
 
 class TermScope(StrEnum):

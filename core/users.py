@@ -1,4 +1,4 @@
-"""People: create, list, memberships, authenticate. Passwords are stored as salted scrypt hashes."""
+"""People: create, list, memberships. Passwords are stored as salted scrypt hashes (checked in core.signin)."""
 
 from __future__ import annotations
 
@@ -136,11 +136,3 @@ def list_users(session: Session, *, include_simulated: bool = False) -> list[Use
     if not include_simulated:
         query = query.where(User.simulated == False)  # noqa: E712 - SQL expression
     return list(session.exec(query).all())
-
-
-def authenticate(session: Session, name: str, password: str) -> User:
-    """The user with this name and password; the same error for a wrong name or password."""
-    user = session.exec(select(User).where(User.name == (name or "").strip())).first()
-    if user is None or not verify_password(password or "", user.password_hash):
-        raise InputError("Wrong user name or password.")
-    return user

@@ -16,17 +16,24 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.access import Actor
+from core.errors import RedraftError
 from core.revision.review import RoundView
-from core.services import review
+from core.services import protected, review
+from ui.text import md_escape
 
 _DIR = Path(__file__).parent / "review_component"
 _COMPONENT = st.components.v2.component(
     "redraft_review",
     html=(_DIR / "review.html").read_text(encoding="utf-8"),
     css=(_DIR / "review.css").read_text(encoding="utf-8"),
-    # one ES module: the state (review_state.js, named exports) in front of the view (review.js,
-    # the default export); Streamlit imports the js string as one module from a Blob URL
-    js="\n".join((_DIR / name).read_text(encoding="utf-8") for name in ("review_state.js", "review.js")),
+    # one ES module: text and state helpers (review_text.js, review_state.js: named exports) in front of
+    # the view (review.js, the default export); Streamlit imports the js string as one module from a Blob URL
+    js="\n".join(
+        (_DIR / name).read_text(encoding="utf-8") for name in ("review_text.js", "review_state.js", "review.js")
+    ),
+)
+_RELAY = st.components.v2.component(
+    "redraft_rerun_relay", html="<span></span>", js=(_DIR / "rerun_relay.js").read_text(encoding="utf-8")
 )
 RESULTS_STATE = "_review_results"  # session_state: idempotency key -> None (stored) or error
 
@@ -47,15 +54,48 @@ def _noop() -> None:
     return None
 
 
-def mount(data: dict[str, Any], *, key: str) -> None:
-    """Mount the component with `data` (review_payload or diff_payload)."""
+def mount(data: dict[str, Any], *, key: str) -> object:
+    """Mount the component with `data` (review_payload or diff_payload); its state as mounted."""
     # sync: the component asks for fresh data (tab shown or focused, every 15 s while visible)
-    _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop)
+    return _COMPONENT(key=key, data=data, on_outbox_change=_noop, on_sync_change=_noop, on_protect_change=_noop)
+
+
+def mount_rerun_relay() -> None:
+    """Mount, OUTSIDE the review's fragment, what reruns the whole page when the review asks: after a
+    server restart its fragment is unknown to the new session, and only a full rerun brings it back."""
+    _RELAY(key="review_rerun_relay", width=1, on_rerun_change=_noop)
+
+
+def _protect_asked(engine: Engine, actor: Actor, round_id: int) -> None:
+    """Never change "X" pressed on an edit (the component's `protect` trigger: the edit's id)."""
+    state = st.session_state.get(review_key(round_id))
+    edit_id = state.get("protect") if state is not None and hasattr(state, "get") else None
+    if not isinstance(edit_id, int) or isinstance(edit_id, bool):
+        return
+    try:
+        done = protected.protect_edit_term(engine, actor, edit_id)
+    except RedraftError as exc:
+        st.toast(md_escape(str(exc)), icon=":material/error:")
+        return
+    hidden = len(done.hidden_edit_ids)
+    st.toast(
+        f"“{md_escape(done.term.term)}” is protected in this document"
+        + (f"; {hidden} pending edit(s) that change it are hidden." if hidden else "."),
+        icon=":material/shield:",
+    )
 
 
 def show_round(engine: Engine, actor: Actor, round_id: int, *, likely_first: bool = False) -> RoundView:
     """Store queued decisions, then show the round as this person sees it now."""
     results = sync_decisions(engine, actor, round_id)
+    _protect_asked(engine, actor, round_id)
     data = review.review_data(engine, actor, round_id, results=results, likely_first=likely_first)
-    mount(data.payload, key=review_key(round_id))
+    mounted = mount(data.payload, key=review_key(round_id))
+    # A new session (the server restarted) reads the component's state only once it is mounted: what
+    # it queued is stored now, and a rerun answers it.
+    outbox = getattr(mounted, "outbox", None)
+    memo = st.session_state.setdefault(RESULTS_STATE, {})
+    if review.unanswered(outbox, memo):
+        review.sync_outbox(engine, actor, round_id, outbox, memo)
+        st.rerun()
     return data.view

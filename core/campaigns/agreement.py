@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-import krippendorff
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
+
+# krippendorff and scikit-learn are imported where they are used: this module is on every page's import
+# path (through the campaign services), and scikit-learn alone takes over a second to import.
 
 LABELS = ("accept", "reject", "modify")
 _CODE = {label: i for i, label in enumerate(LABELS)}
@@ -92,6 +93,8 @@ def alpha(units: Sequence[Unit]) -> tuple[float | None, str | None]:
             matrix[row[person], j] = _CODE[label]
     if len({label for u in judged for label in u.labels.values()}) < 2:
         return None, UNDEFINED_SAME
+    import krippendorff
+
     try:
         value = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
     except ValueError as exc:  # the package refuses a single value domain
@@ -101,6 +104,8 @@ def alpha(units: Sequence[Unit]) -> tuple[float | None, str | None]:
 
 def pairwise(units: Sequence[Unit], names: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """Cohen's kappa and percent agreement for each pair of people on the units both judged."""
+    from sklearn.metrics import cohen_kappa_score
+
     by_person: dict[int, dict[Any, str]] = defaultdict(dict)
     for unit in units:
         for person, label in unit.labels.items():

@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="show a document's current text and its versions")
     p.add_argument("document", type=int)
     p.add_argument("--versions", action="store_true", help="list versions instead of printing the text")
-    p.add_argument("--version", type=int, help="print this version's text")
+    p.add_argument(
+        "--version", type=version_arg, help="print this version's text: its number in the document (2 or v2)"
+    )
     p.add_argument("--raw", action="store_true", help="print control characters as they are (default: escaped)")
     p.set_defaults(func=cmd_show)
 
@@ -106,16 +108,34 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def version_arg(value: str) -> int:
+    """A version's number within its document, as people write it: "2" or "v2"."""
+    digits = value.strip().lower().removeprefix("v")
+    if not digits.isdigit() or int(digits) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a version number (1, 2, … or v1, v2, …)")
+    return int(digits)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     with session_scope(engine_for(args)) as s:
+        numbers = documents.version_numbers(s, args.document)
         if args.versions:
+            head = documents.get_document(s, args.document).head_version_id
             for v in documents.versions(s, args.document):
-                print(f"{v.id}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{documents.describe_origin(v)}\t{len(v.text)} chars")
+                name = documents.version_label(numbers[v.id or 0])
+                current = "\tcurrent" if v.id == head else ""
+                print(
+                    f"{name}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{documents.describe_origin(v)}\t{len(v.text)} chars"
+                    f"{current}"
+                )
             return 0
         if args.version is not None:
-            version = documents.get_version(s, args.version)
-            if version.document_id != args.document:
-                raise InputError(f"Version {args.version} belongs to another document.")
+            by_number = {n: i for i, n in numbers.items()}
+            if args.version not in by_number:
+                raise InputError(
+                    f"Document {args.document} has no version v{args.version}: it has v1 to v{len(numbers)}."
+                )
+            version = documents.get_version(s, by_number[args.version])
         else:
             version = documents.head_version(s, args.document)
         text = version.text if args.raw else terminal_safe(version.text)

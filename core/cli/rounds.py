@@ -89,7 +89,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     actor = actor_for_args(args, engine)
     state = revision.revision_state(engine, actor, args.document)
-    out: dict[str, object] = {"document": args.document, "head_version": state.head.id}
+    out: dict[str, object] = {
+        "document": args.document,
+        "head_version": state.head.id,
+        "head_version_number": state.version_numbers.get(state.head.id or 0),
+    }
     if state.round is not None:
         view = review.round_view(engine, actor, state.round.id or 0)
         out |= {
@@ -123,5 +127,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
 def cmd_finish(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     done = revision.finish(engine, actor_for_args(args, engine), args.thread, args.round)
-    print_json({"applied_round": done.applied_round_depth, "version": done.applied_version_id})
+    print_json(
+        {
+            "applied_round": done.applied_round_depth,
+            "version": done.applied_version_id,
+            "version_number": done.applied_version_number,
+        }
+    )
     return 0

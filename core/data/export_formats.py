@@ -79,7 +79,8 @@ def log_schema():  # noqa: ANN201 - pyarrow.Schema (pyarrow imported lazily)
         "round_intents": pa.list_(pa.string()),
     }
     ints = {"decision_id", "time_taken_ms", "user_id", "edit_id", "position", "start", "end", "edit_offset", "round_id",
-            "depth", "thread_id", "document_id", "project_id", "base_version_id", "result_version_id", "spec_id",
+            "depth", "thread_id", "document_id", "project_id", "base_version_id", "result_version_id", "base_version",
+            "result_version", "spec_id",
             "spec_parent_id"}  # fmt: skip
     return pa.schema([(f, types.get(f, pa.int64() if f in ints else pa.string())) for f in ROW_FIELDS])
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import String, type_coerce
 from sqlmodel import Session, col, select
 
-from core import decisions
+from core import decisions, documents
 from core.decisions import Action
 from core.models import Document, Edit, Project, ProposerSpec, Round, Thread, User, Version
 
@@ -76,6 +76,8 @@ ROW_FIELDS: tuple[str, ...] = (
     "project_name",
     "base_version_id",
     "result_version_id",
+    "base_version",
+    "result_version",
     "spec_id",
     "spec_kind",
     "spec_model",
@@ -153,6 +155,7 @@ class TextCache:
         self.texts: OrderedDict[int, str] = OrderedDict()
         self._intents: OrderedDict[int, list[str]] = OrderedDict()
         self._params: dict[int, str | None] = {}
+        self._numbers: dict[int, int] = {}  # version id -> number within its document
 
     def intents(self, round_id: int) -> list[str]:
         found = self._intents.get(round_id)
@@ -176,6 +179,17 @@ class TextCache:
             )
             self._params[spec_id] = json.dumps(params, sort_keys=True) if params is not None else None
         return self._params[spec_id]
+
+    def version_number(self, document_id: int, version_id: int | None) -> int | None:
+        """A version's number within its document (core.documents.version_numbers), all of a document's
+        read at once."""
+        if version_id is None:
+            return None
+        if version_id not in self._numbers:
+            if len(self._numbers) > 100_000:
+                self._numbers.clear()
+            self._numbers.update(documents.version_numbers(self.session, document_id))
+        return self._numbers.get(version_id)
 
     def get(self, version_id: int) -> str:
         text = self.texts.get(version_id)
@@ -286,6 +300,8 @@ def build_row(t: Any, texts: TextCache) -> dict[str, Any]:  # noqa: ANN401
         "project_name": p_name,
         "base_version_id": base_id,
         "result_version_id": result_id,
+        "base_version": texts.version_number(doc_id, base_id),  # within the document: 1 is v1
+        "result_version": texts.version_number(doc_id, result_id),
         "spec_id": s_id,
         "spec_kind": s_kind,
         "spec_model": s_model,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from core.errors import InputError
 from core.text.clean import has_control
 from core.text.nesting import nesting_ok
+from core.text.sizes import format_size
 
 TEXT_FIELDS = ("before_revision", "after_revision", "after_human_evaluation")
 
@@ -112,8 +113,8 @@ def check_strings(value: Any, source: str, limits: Limits, where: str = "") -> N
             size = len(value.encode("utf-8", errors="surrogatepass"))
             if size > limits.max_text_bytes:
                 raise refuse(
-                    source, where, f"is {size / 1e6:.1f} MB of text; versions are limited like documents "
-                    f"({limits.max_text_bytes / 1e6:.1f} MB, REDRAFT_MAX_DOCUMENT_BYTES)"
+                    source, where, f"is {format_size(size)} of text; versions are limited like documents "
+                    f"({format_size(limits.max_text_bytes)})"
                 )  # fmt: skip
         elif len(value) > limits.max_string_chars:
             raise refuse(source, where, f"is {len(value)} characters; at most {limits.max_string_chars} here")
@@ -153,7 +154,7 @@ def read_log_text(path: Path, limits: Limits) -> str:
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise refuse(
-            path.name, "", f"is {size / 1e6:.1f} MB; a log file may be at most {limits.max_file_bytes / 1e6:.0f} MB"
+            path.name, "", f"is {format_size(size)}; a log file may be at most {format_size(limits.max_file_bytes)}"
         )
     try:
         return path.read_bytes().decode("utf-8")

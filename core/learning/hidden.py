@@ -17,6 +17,7 @@ GROUP_LABELS: dict[HiddenKind, str] = {
     HiddenKind.MUTED_INTENT: "muted intents",
     HiddenKind.BELOW_THRESHOLD: "edits predicted unlikely to be accepted",
     HiddenKind.PROTECTED_TERM: "edits that would change a protected term",
+    HiddenKind.MANUAL_EDIT: "edits dropped by a change made by hand",
 }
 # The reason's text starts with these (kept as the first build wrote them).
 PREFIXES: dict[HiddenKind, str] = {
@@ -26,6 +27,7 @@ PREFIXES: dict[HiddenKind, str] = {
     HiddenKind.MUTED_INTENT: "muted intent",
     HiddenKind.BELOW_THRESHOLD: "unlikely to be accepted",
     HiddenKind.PROTECTED_TERM: "changes a protected term",
+    HiddenKind.MANUAL_EDIT: "dropped: the text there was changed by hand",
 }
 OTHER = "other"
 
@@ -43,6 +45,12 @@ def muted(kind: HiddenKind, value: str) -> Hidden:
 
 def protected(term: str) -> Hidden:
     return Hidden(HiddenKind.PROTECTED_TERM, term, f"{PREFIXES[HiddenKind.PROTECTED_TERM]}: {term}")
+
+
+def manual_edit(version_id: int) -> Hidden:
+    """An edit a change made by hand touched (it became version `version_id`)."""
+    kind = HiddenKind.MANUAL_EDIT
+    return Hidden(kind, str(version_id), f"{PREFIXES[kind]} (version #{version_id})")
 
 
 def group_label(kind: str | None) -> str:

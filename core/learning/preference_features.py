@@ -8,24 +8,34 @@ shared copy of each feature, the person's own also a personal copy ("u|" + name)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction import FeatureHasher
 
 from core.errors import InputError
 from core.models import Edit as EditRow
 from core.text.edits import Edit
 from core.text.segment import token_strings
 
+if TYPE_CHECKING:
+    from scipy import sparse
+    from sklearn.feature_extraction import FeatureHasher
+
 N_FEATURES = 2**18
-_hasher = FeatureHasher(n_features=N_FEATURES, input_type="pair", alternate_sign=False)
+
+
+@functools.cache
+def _hasher() -> FeatureHasher:
+    # scikit-learn is imported on first use: the pages import this module, and sklearn takes seconds to load
+    from sklearn.feature_extraction import FeatureHasher
+
+    return FeatureHasher(n_features=N_FEATURES, input_type="pair", alternate_sign=False)
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,9 @@ def _augment(feats: list[tuple[str, float]], own: bool) -> list[tuple[str, float
 
 def design_matrix(edits: Sequence[EditFeatures], own: Sequence[bool], embeddings: bool = False) -> sparse.csr_matrix:
     """Rows of hashed (augmented) features, with MiniLM embeddings appended when asked."""
-    X = _hasher.transform(_augment(cached_features(e), o) for e, o in zip(edits, own, strict=True))
+    from scipy import sparse
+
+    X = _hasher().transform(_augment(cached_features(e), o) for e, o in zip(edits, own, strict=True))
     if embeddings:
         X = sparse.hstack([X, sparse.csr_matrix(embed_edits(edits))], format="csr")
     return X.tocsr()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.linear_model import LogisticRegression
 
 from core.learning.preference_features import EditFeatures, design_matrix
 from core.text.edits import Edit
@@ -110,6 +109,8 @@ def fit(
     # Fit on the columns in use only (the solvers slow down badly on 2^18 mostly-empty columns), and
     # solve the dual: with more columns than rows it converged 6x faster here, to the same optimum.
     used = np.unique(X.indices)
+    from sklearn.linear_model import LogisticRegression  # on first fit: sklearn is slow to import
+
     clf = LogisticRegression(C=c or C, solver="liblinear", dual=True, max_iter=500, random_state=0)
     clf.fit(X[:, used], y, sample_weight=w)
     coef = np.zeros(X.shape[1], dtype=np.float64)

@@ -17,6 +17,9 @@ Spec params (all optional):
   disabled_rules: [...] or "A,B"        rule ids, categories or engine names, as for the request
   harper_rules: "trusted" | "all"       "all" also runs UNTRUSTED_HARPER_RULES beside lingotweaker
   chunk_chars: 2000                     text checked per engine call (progress is reported per chunk)
+  alternatives: "ranked"                order of a spelling rule's alternatives (core.proposers.builtin_choice):
+                                        "engine" as the engine gave them, "ranked" by frequency and edit
+                                        distance, "ranked+vocabulary" also near vocabulary words
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.errors import InputError, ProposerError
 from core.proposers.base import ITERATER_INTENTS, ProposalRequest, ProposalResult, SpecData, Suggestion
+from core.proposers.builtin_choice import choose
 from core.proposers.feedback_use import FEEDBACK_USE
-from core.proposers.intents import intent_for_rule_category
+from core.proposers.rule_intents import rule_intent
 from core.text.segment import Sentence
 from core.text.terms import TermSpan, term_spans, touched_term
 
@@ -51,6 +55,13 @@ INSTRUCTION_INTENT_MAP = {"simplify": ("clarity",), "formal": ("style",)}
 # (bench/propose.py --section builtin). Harper alone keeps it: there it is the only speller.
 UNTRUSTED_HARPER_RULES: frozenset[str] = frozenset({"SpellCheck"})
 
+# Rules whose alternatives are dictionary guesses (more may be drawn from the vocabulary), and
+# categories whose rules change case on purpose (their alternatives keep their case).
+SPELLING_RULES = ("MORFOLOGIK_RULE", "HUNSPELL_RULE", "SpellCheck")
+CASE_CATEGORIES = frozenset({"CASING", "Capitalization"})
+ALTERNATIVE_ORDERS = ("engine", "ranked", "ranked+vocabulary")
+DEFAULT_ALTERNATIVES = "ranked"
+
 _SUGGESTION_TAG = re.compile(r"</?suggestion>")
 
 
@@ -67,6 +78,7 @@ class Match:
     category_name: str
     engine: str
     intent: str
+    issue_type: str = ""  # lingotweaker's issue type (a fallback for an unknown category)
 
     @property
     def source(self) -> str:
@@ -191,7 +203,8 @@ def lingotweaker_matches(text: str, language: str = "en-US") -> list[Match]:
         b_start, b_end = m["offset"], m["offset"] + m["length"]
         start, end = (b_start, b_end) if table is None else (char_offset(table, b_start), char_offset(table, b_end))
         category = m.get("category_id") or ""
-        intent = intent_for_rule_category(category, m.get("issue_type") or "")
+        issue_type = m.get("issue_type") or ""
+        intent = rule_intent(m["rule_id"], category, issue_type)
         out.append(
             Match(
                 start=start,
@@ -203,6 +216,7 @@ def lingotweaker_matches(text: str, language: str = "en-US") -> list[Match]:
                 category_name=m.get("category_name") or "",
                 engine="lingotweaker",
                 intent=intent,
+                issue_type=issue_type,
             )
         )
     return out
@@ -238,7 +252,7 @@ def harper_matches(text: str, language: str = "en-US") -> list[Match]:
                     category=kind,
                     category_name=lint.lint_kind_pretty,
                     engine="harper",
-                    intent=intent_for_rule_category(kind),
+                    intent=rule_intent(rule, kind),
                 )
             )
     out.sort(key=lambda m: (m.start, m.end))
@@ -291,6 +305,16 @@ def merge_matches(text: str, preferred: Sequence[Match], other: Sequence[Match])
     return kept
 
 
+def ranked(text: str, m: Match, vocabulary: bool = False) -> Match:
+    """The match with its alternatives best first (none left: the match is not proposed)."""
+    spelling = m.rule_id.startswith(SPELLING_RULES)
+    about_case = m.category in CASE_CATEGORIES
+    order = choose(
+        text[m.start : m.end], m.replacements, spelling=spelling, vocabulary=vocabulary, about_case=about_case
+    )
+    return replace(m, replacements=order)
+
+
 # --- the proposer ----------------------------------------------------------------------------
 
 
@@ -339,12 +363,10 @@ class BuiltinProposer:
         if spec.model:
             raise InputError(f"The builtin proposer takes no model (got {spec.model!r}); use params instead.")
         params = dict(spec.params)
-        unknown = set(params) - {"engines", "language", "disabled_rules", "harper_rules", "chunk_chars"}
+        known = ("engines", "language", "disabled_rules", "harper_rules", "chunk_chars", "alternatives")
+        unknown = set(params) - set(known)
         if unknown:
-            raise InputError(
-                f"Unknown builtin parameter(s) {sorted(unknown)}; "
-                "known: engines, language, disabled_rules, harper_rules, chunk_chars."
-            )
+            raise InputError(f"Unknown builtin parameter(s) {sorted(unknown)}; known: {', '.join(known)}.")
         engines = params.get("engines", list(ENGINES))
         if isinstance(engines, str):
             engines = [e.strip() for e in engines.split(",") if e.strip()]
@@ -359,7 +381,11 @@ class BuiltinProposer:
         chunk_chars = params.get("chunk_chars", DEFAULT_CHUNK_CHARS)
         if not isinstance(chunk_chars, int) or chunk_chars < 1:
             raise InputError(f"chunk_chars must be a positive integer; got {chunk_chars!r}.")
+        alternatives = params.get("alternatives", DEFAULT_ALTERNATIVES)
+        if alternatives not in ALTERNATIVE_ORDERS:
+            raise InputError(f"alternatives must be one of {', '.join(ALTERNATIVE_ORDERS)}; got {alternatives!r}.")
         self.spec = spec
+        self.alternatives = alternatives
         self.engines = tuple(e for e in ENGINES if e in engines)  # lingotweaker first: it is preferred
         self.language = language
         self.disabled = _name_set(params.get("disabled_rules"))
@@ -394,14 +420,7 @@ class BuiltinProposer:
                 break
             base = chunk[0].start
             text = request.text[base : chunk[-1].end]
-            # Filter before merging, so a disabled lingotweaker rule does not hide Harper's fix there.
-            lt = lingotweaker_matches(text, self.language) if "lingotweaker" in self.engines else []
-            hp = harper_matches(text, self.language) if "harper" in self.engines else []
-            # A protected term is left alone: a rule on it is dropped before merging, as a disabled one.
-            terms = term_spans(text, request.protected_terms) if request.protected_terms else []
-            lt = [m for m in lt if self._wanted(m, disabled, intents, terms)]
-            hp = [m for m in hp if self._wanted(m, disabled, intents, terms)]
-            for m in merge_matches(text, lt, hp):
+            for m in self.matches(text, intents, disabled, request.protected_terms):
                 result.suggestions.append(
                     Suggestion(
                         start=base + m.start,
@@ -416,6 +435,22 @@ class BuiltinProposer:
             done += len(chunk)
             request.report(done, total)
         return result
+
+    def matches(
+        self, text: str, intents: frozenset[str], disabled: frozenset[str], protected_terms: Sequence[str] = ()
+    ) -> list[Match]:
+        """The merged, wanted matches of both engines on one chunk of text (offsets in `text`)."""
+        # Filter before merging, so a disabled lingotweaker rule does not hide Harper's fix there.
+        lt = lingotweaker_matches(text, self.language) if "lingotweaker" in self.engines else []
+        hp = harper_matches(text, self.language) if "harper" in self.engines else []
+        # A protected term is left alone: a rule on it is dropped before merging, as a disabled one.
+        terms = term_spans(text, protected_terms) if protected_terms else []
+        if self.alternatives != "engine":
+            vocabulary = self.alternatives == "ranked+vocabulary"
+            lt, hp = [ranked(text, m, vocabulary) for m in lt], [ranked(text, m, vocabulary) for m in hp]
+        lt = [m for m in lt if self._wanted(m, disabled, intents, terms)]
+        hp = [m for m in hp if self._wanted(m, disabled, intents, terms)]
+        return merge_matches(text, lt, hp)
 
     @staticmethod
     def describe_feedback_use() -> str:

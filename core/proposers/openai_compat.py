@@ -9,7 +9,7 @@ a bounded number of times, after which the request fails with a ProposerError th
 A Retry-After longer than max_backoff_s or than the time left fails at once, saying what the server asked.
 Other 4xx answers fail at once (a wrong key or model does not get better by retrying). A 200 answer
 is validated against the chat-completions schema (core.proposers.replies); one that is not a chat
-completion (not JSON, wrong schema, numbers for text, over 1 MB) is dropped with its reason; a reply
+completion (not JSON, wrong schema, numbers for text, over 1 MiB) is dropped with its reason; a reply
 that is, goes through the same parsing and guards as hf-chat, and is cached the same way.
 
 Spec: model = the server's model name. Params (all optional):
@@ -64,6 +64,7 @@ from core.proposers.rewrites import (
     model_label,
     sentences_to_revise,
 )
+from core.text.sizes import format_size
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
@@ -259,7 +260,7 @@ class OpenAIProposer:
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
                     raise _TooLong(
-                        f"unparseable server reply (more than {MAX_REPLY_BYTES // 1000} kB for one sentence)"
+                        f"unparseable server reply (more than {format_size(MAX_REPLY_BYTES)} for one sentence)"
                     )
                 chunks.append(chunk)
         raw = b"".join(chunks)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from core.text.nesting import nesting_ok
 
-MAX_REPLY_BYTES = 1_000_000  # a sentence's rewrite is a few hundred bytes: more is not an answer
+MAX_REPLY_BYTES = 1024 * 1024  # a sentence's rewrite is a few hundred bytes: more is not an answer
 MAX_JSON_DEPTH = 32
 
 

@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 
 from core import decisions
 from core.decisions import Action, EditStatus, Standing
-from core.errors import InputError, NotFoundError
-from core.models import Decision, Round, Version
+from core.errors import ConflictError, InputError, NotFoundError
+from core.learning.hidden import Hidden
+from core.models import Decision, HiddenKind, Round, Version
 from core.models import Edit as EditRow
 from core.text.edits import Edit, apply_edits
 
@@ -23,6 +24,7 @@ class EditState:
     row: EditRow
     status: str  # EditStatus
     modified_text: str | None = None
+    comment: str | None = None  # on the decision that stands
 
     @property
     def applied_after(self) -> str | None:
@@ -68,14 +70,32 @@ def round_edits(session: Session, round_id: int) -> list[EditRow]:
     return list(session.exec(query).all())
 
 
+def dropped(row: EditRow) -> bool:
+    """Dropped by a change made by hand: no longer on the round's base text, never shown or applied."""
+    return row.hidden_kind == HiddenKind.MANUAL_EDIT
+
+
 def edit_states(session: Session, round_id: int, user_id: int) -> list[EditState]:
-    """All edits of a round (document order) with this person's standing decision."""
+    """The round's edits (document order; not those dropped by a change made by hand) with this
+    person's standing decision."""
     standing = decisions.for_round(session, round_id, user_id)
+    comments = decisions.comments_for_round(session, round_id, user_id) if standing else {}
     states = []
     for row in round_edits(session, round_id):
+        if dropped(row):
+            continue
         st = standing.get(row.id or 0, decisions.PENDING)
-        states.append(EditState(row=row, status=st.status, modified_text=st.modified_text))
+        comment = comments.get(row.id or 0) if st.decided else None
+        states.append(EditState(row=row, status=st.status, modified_text=st.modified_text, comment=comment))
     return states
+
+
+def hide_edits(session: Session, rows: list[EditRow], hidden: Hidden) -> None:
+    """Store edits as hidden for `hidden`'s reason (a term protected during the review)."""
+    for row in rows:
+        row.hidden_reason, row.hidden_kind, row.hidden_value = hidden.text, hidden.kind.value, hidden.value
+        session.add(row)
+    session.flush()
 
 
 def round_view(session: Session, round_id: int, user_id: int) -> RoundView:
@@ -102,6 +122,9 @@ def decide(
     simulated: bool = False,
 ) -> Decision:
     """Record one decision (append-only) on an edit of a round under review."""
+    row = session.get(EditRow, edit_id)
+    if row is not None and dropped(row):
+        raise ConflictError("This edit was dropped: its text was changed by hand. It can no longer be decided.")
     return decisions.append(
         session,
         edit_id=edit_id,
@@ -130,7 +153,7 @@ def decide_edits(
     edit's decision gets the key `key:edit_id`, so a resent bulk action stores nothing new."""
     if action not in decisions.BULK_ACTIONS:
         raise InputError("Bulk decisions are accept, reject or undo.")
-    in_round = {row.id for row in round_edits(session, round_id)}
+    in_round = {row.id for row in round_edits(session, round_id) if not dropped(row)}
     if not set(edit_ids) <= in_round:
         raise InputError("Some of these edits are not in this round.")
     decisions.lock_round_for_decisions(session, round_id)

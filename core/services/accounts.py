@@ -6,17 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from core import access, users
+from core import access, joining, signin
 from core.access import Actor
 from core.db import read_scope, session_scope
 from core.documents import default_project, default_user
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    role: str
+from core.errors import InputError
 
 
 def actor(engine: Engine, user_id: int) -> Actor:
@@ -35,12 +29,50 @@ def default_project_id(engine: Engine) -> int:
         return default_project(s).id or 0
 
 
-def people(engine: Engine) -> list[Person]:
-    with read_scope(engine) as s:
-        return [Person(u.id or 0, u.name, u.role) for u in users.list_users(s)]
+def home_project_id(engine: Engine, actor: Actor) -> int:
+    """The project pages open on: the default one where the person belongs to it, else their first."""
+    default = default_project_id(engine)
+    if actor.role_in(default) is not None or not actor.project_ids:
+        return default
+    return actor.project_ids[0]
 
 
-def sign_in(engine: Engine, name: str, password: str) -> int:
-    """The user id for a name and password; InputError when they do not match."""
+@dataclass(frozen=True)
+class SignedIn:
+    """A password sign-in: the user, and the token the browser keeps so a reload stays signed in."""
+
+    user_id: int
+    token: str
+
+
+def sign_in(engine: Engine, name: str, password: str, address: str | None = None) -> SignedIn:
+    """Check a name and password (signin: one timing, attempt limits); InputError when they do not
+    match, signin.TooManyAttempts while the name or the address waits."""
+    with session_scope(engine) as s:  # counted first, committed whatever the password says
+        signin.count_attempt(s, name, address)
     with read_scope(engine) as s:
-        return users.authenticate(s, name, password).id or 0
+        found = signin.candidate(s, name)
+    user_id = signin.verify(found, password)  # outside any transaction: scrypt takes ~70 ms
+    if user_id is None:
+        raise InputError(signin.WRONG_PASSWORD)
+    with session_scope(engine) as s:
+        signin.forgive_attempt(s, name, address)
+        return SignedIn(user_id, signin.open_session(s, user_id))
+
+
+def resume(engine: Engine, token: str | None) -> int | None:
+    """The user a browser's session cookie signs in (None when absent, expired or revoked)."""
+    with read_scope(engine) as s:
+        return signin.session_user(s, token)
+
+
+def sign_out(engine: Engine, token: str | None) -> None:
+    with session_scope(engine) as s:
+        signin.revoke_session(s, token)
+
+
+def oidc_user_id(engine: Engine, email: str | None, display_name: str | None, *, verified: bool = True) -> int:
+    """The user an identity provider's signed-in email is (joining.NotInvited when they may not join)."""
+    rules = joining.join_rules()
+    with session_scope(engine) as s:
+        return joining.user_for_email(s, email, display_name, rules, verified=verified).id or 0

@@ -24,6 +24,7 @@ from core.documents import DocumentSummary
 from core.errors import InputError, RedraftError
 from core.files import read_upload
 from core.models import Decision
+from core.text.sizes import format_size
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ def list_documents(engine: Engine, actor: Actor, project_id: int) -> list[Docume
 def may(actor: Actor, action: Action, document: DocumentSummary, project_id: int) -> bool:
     """For pages: whether to show a control on a listed document."""
     return access.allowed(actor, action, access.DocumentRef(project_id, document.id, document.owner_id))
+
+
+def may_create(actor: Actor, project_id: int) -> bool:
+    """For pages: whether to show the paste and upload controls."""
+    return access.allowed(actor, Action.DOCUMENT_CREATE, ProjectRef(project_id))
 
 
 def create_document(
@@ -144,5 +150,6 @@ def delete_document(engine: Engine, actor: Actor, document_id: int) -> None:
         documents.delete_document(s, document_id, actor.user_id)
 
 
-def max_document_bytes() -> int:
-    return load_settings().max_document_bytes
+def max_document_size() -> str:
+    """The document size limit as every message names it ("2 MiB")."""
+    return format_size(load_settings().max_document_bytes)

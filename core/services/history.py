@@ -25,7 +25,12 @@ class VersionHistory:
     versions: list[Version]
     head_id: int | None
     origins: dict[int, str]  # version id -> "pasted", "round 2", "restored" ...
+    numbers: dict[int, int]  # version id -> its number within the document (1, 2, ...)
     may_restore: bool = False  # whether this person may restore an old version
+
+    def label(self, version_id: int) -> str:
+        """The version as people name it: "v2" (its number in this document, not the global id)."""
+        return documents.version_label(self.numbers[version_id])
 
     @property
     def by_id(self) -> dict[int, Version]:
@@ -40,6 +45,7 @@ def version_history(engine: Engine, actor: Actor, document_id: int) -> VersionHi
     with read_scope(engine) as s:
         ref = access.authorize_document(s, actor, Action.DOCUMENT_READ, document_id)
         versions = documents.versions(s, document_id)
+        numbers = documents.version_numbers(s, document_id)
         head_id = documents.get_document(s, document_id).head_version_id
         depth_by_round: dict[int, int] = {}
         for v in versions:
@@ -49,7 +55,7 @@ def version_history(engine: Engine, actor: Actor, document_id: int) -> VersionHi
                     depth_by_round[v.round_id] = rnd.depth
     origins = {v.id or 0: documents.describe_origin(v, depth_by_round) for v in versions}
     may_restore = access.allowed(actor, Action.DOCUMENT_RESTORE, ref)
-    return VersionHistory(document_id, versions, head_id, origins, may_restore)
+    return VersionHistory(document_id, versions, head_id, origins, numbers, may_restore)
 
 
 def restore_version(engine: Engine, actor: Actor, document_id: int, version_id: int) -> Version:

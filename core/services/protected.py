@@ -16,11 +16,14 @@ from sqlmodel import Session, col, select
 from core import access
 from core.access import Actor
 from core.db import read_scope, session_scope
+from core.decisions import EditStatus
 from core.documents import get_document
 from core.errors import InputError
-from core.models import Document, ProtectedTerm, TermScope
+from core.learning import hidden
+from core.models import Document, ProtectedTerm, RoundStatus, TermScope, TermSource
+from core.models import Edit as EditRow
 from core.projects import get_project
-from core.revision import protected
+from core.revision import protected, review, threads
 from core.text import terms as text_terms
 
 
@@ -72,6 +75,46 @@ def protect_term(
         return _views(s, [row])[0]
 
 
+@dataclass(frozen=True)
+class ProtectedFromEdit:
+    term: ProtectedTermView
+    hidden_edit_ids: tuple[int, ...]  # pending edits of the round that changed it, now hidden
+
+
+def protect_edit_term(engine: Engine, actor: Actor, edit_id: int, *, scope: str = "document") -> ProtectedFromEdit:
+    """Never change "X" on an edit: protect the word or phrase the edit's original span alters (in its
+    document, or its project), and hide the edits of the round, still pending for this person, that
+    change it. InputError when the edit alters no word (an insertion, spaces or punctuation)."""
+    where = protected.check_scope(scope)
+    with session_scope(engine) as s:
+        edit = review.get_edit(s, edit_id)
+        rnd = review.get_round(s, edit.round_id)
+        access.authorize_round(s, actor, access.Action.THREAD_READ, rnd.id or 0)
+        document_id = threads.get_thread(s, rnd.thread_id).document_id
+        project = get_project(s, get_document(s, document_id).project_id)
+        access.check_protect_terms(s, actor, document_id, where.value, project.owner_id)
+        base_text = review.round_view(s, rnd.id or 0, actor.user_id).base_text
+        term = text_terms.term_of_change(base_text, edit.start, edit.end)
+        if term is None:
+            raise InputError(
+                f"This edit changes no word of the text ({edit.before!r}): there is nothing to protect from it."
+            )
+        row = protected.add_term(s, document_id, term, scope=where, source=TermSource.EDIT, user_id=actor.user_id)
+        hide: list[EditRow] = []
+        if rnd.status == RoundStatus.REVIEWING:
+            spans = text_terms.term_spans(base_text, [row.term])
+            states = review.edit_states(s, rnd.id or 0, actor.user_id)
+            hide = [
+                st.row
+                for st in states
+                if st.status == EditStatus.PENDING
+                and st.row.hidden_kind is None
+                and text_terms.touched_term(spans, st.row.start, st.row.end) is not None
+            ]
+            review.hide_edits(s, hide, hidden.protected(row.term))
+        return ProtectedFromEdit(_views(s, [row])[0], tuple(r.id or 0 for r in hide))
+
+
 def list_terms(
     engine: Engine, actor: Actor, *, document_id: int | None = None, project_id: int | None = None
 ) -> list[ProtectedTermView]:
@@ -104,4 +147,13 @@ def terms_from_feedback(feedback: str) -> list[str]:
     return text_terms.terms_from_feedback(feedback)
 
 
-__all__ = ["ProtectedTermView", "TermScope", "list_terms", "protect_term", "remove_term", "terms_from_feedback"]
+__all__ = [
+    "ProtectedFromEdit",
+    "ProtectedTermView",
+    "TermScope",
+    "list_terms",
+    "protect_edit_term",
+    "protect_term",
+    "remove_term",
+    "terms_from_feedback",
+]

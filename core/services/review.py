@@ -2,10 +2,11 @@
 
 The review component shows a decision at once and queues it in an outbox it sends as
 `{"seq": n, "items": [...]}`; each item carries an idempotency key made in the browser per user
-action. `sync_outbox` stores every item not yet answered, each in its own transaction (a bulk
-item all-or-nothing), and returns the results for the component's next data: None for stored,
-or why it was refused, which the component shows as failed. A decision on a round that is no
-longer under review (applied in another tab or process) is refused, never stored and lost.
+action, and may carry the person's comment ("c"; a comment added later re-states the decision with
+it). `sync_outbox` stores every item not yet answered, each in its own transaction (a bulk item
+all-or-nothing), and returns the results for the component's next data: None for stored, or why it
+was refused, which the component shows as failed. A decision on a round that is no longer under
+review (applied in another tab or process) is refused, never stored and lost.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from core import access
 from core.access import Actor
 from core.db import read_scope, session_scope
-from core.decisions import ACTIONS, BULK_ACTIONS, MAX_REWRITE_CHARS, MAX_TIME_TAKEN_MS, Action
+from core.decisions import ACTIONS, BULK_ACTIONS, MAX_COMMENT_CHARS, MAX_REWRITE_CHARS, MAX_TIME_TAKEN_MS, Action
 from core.errors import RedraftError
 from core.models import RoundStatus
 from core.revision import review
@@ -126,6 +127,9 @@ def check_item(item: object) -> tuple[str | None, str | None]:
         return key, f"Unknown action {item.get('a')!r}."
     if _int(item.get("id")) is None:
         return key, "This edit is not in this round."
+    comment = item.get("c")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS):
+        return key, f"A comment is text of at most {MAX_COMMENT_CHARS:,} characters."
     if item.get("a") == Action.MODIFY:
         text = item.get("t")
         if not isinstance(text, str):
@@ -154,6 +158,7 @@ def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, 
                     item["a"],
                     round_id=round_id,
                     modified_text=item.get("t") if item["a"] == Action.MODIFY else None,
+                    comment=item.get("c") or None,
                     time_taken_ms=_time_taken(item),
                     idempotency_key=key,
                 )
@@ -163,6 +168,15 @@ def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, 
     except Exception as exc:  # noqa: BLE001 - the person must see it failed, whatever the cause
         log.exception("storing decision %s failed", key)
         return f"The server could not store it ({exc.__class__.__name__})."
+
+
+def unanswered(outbox: object, memo: Mapping[str, str | None]) -> bool:
+    """Whether this outbox holds an item `memo` has no answer for yet."""
+    items = outbox.get("items") if isinstance(outbox, dict) else None
+    if not isinstance(items, list):
+        return False
+    keys = (check_item(it)[0] for it in items[:MAX_ITEMS])
+    return any(key is not None and key not in memo for key in keys)
 
 
 def sync_outbox(
@@ -177,7 +191,7 @@ def sync_outbox(
     todo = [it for it in items if isinstance(it, dict) and it.get("k") not in memo]
     if todo:
         try:
-            with read_scope(engine) as s:
+            with session_scope(engine) as s:  # a write: a campaign reservation is extended
                 _check_round(s, actor, round_id, write=True)  # the items are decisions
         except RedraftError as exc:
             for item in todo:

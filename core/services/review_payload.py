@@ -15,6 +15,7 @@ from core.decisions import EditStatus
 from core.revision.feedback import most_likely_first
 from core.revision.review import RoundView
 from core.text.edits import Edit
+from core.text.terms import term_of_change
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,17 @@ def review_payload(
                 "sc": r.score,
                 "p": r.predicted_accept,
                 "h": r.hidden_reason,
+                # the word a "Never change" button would protect (None: the edit alters no word)
+                "nt": term_of_change(view.base_text, r.start, r.end),
             }
         )
-    state = {str(s.row.id): [s.status, s.modified_text] for s in kept if s.status != EditStatus.PENDING}
-    ids = ",".join(str(s.row.id) for s in kept)
+    state = {
+        str(s.row.id): [s.status, s.modified_text, s.comment] if s.comment else [s.status, s.modified_text]
+        for s in kept
+        if s.status != EditStatus.PENDING
+    }
+    # hidden-ness is in the signature: a term protected during the review rebuilds the view
+    ids = ",".join(f"{s.row.id}{'h' if s.row.hidden_kind else ''}" for s in kept)
     sig = hashlib.sha1(f"review:{view.round.id}:{view.round.base_version_id}:{ids}".encode()).hexdigest()[:16]
     return {
         "mode": "review",

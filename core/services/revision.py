@@ -75,6 +75,12 @@ class RevisionState:
     round: Round | None  # the thread's latest round
     history: list[Round]
     job: Job | None  # the thread's latest job (running, or how the last one ended)
+    version_numbers: dict[int, int]  # version id -> its number within the document
+
+    def version_label(self, version_id: int | None) -> str:
+        """A version of this document as people name it ("v2"), never the global id."""
+        number = self.version_numbers.get(version_id or 0)
+        return documents.version_label(number) if number is not None else "(unknown version)"
 
     @property
     def reviewing(self) -> bool:
@@ -99,7 +105,8 @@ def revision_state(engine: Engine, actor: Actor, document_id: int) -> RevisionSt
         targets = [(THREAD, thread.id)] if thread and thread.id else []
         job = jobs.latest_for(s, targets + [(ROUND, r.id) for r in history if r.id is not None])
         head = documents.head_version(s, document_id)
-    return RevisionState(document_id, head, thread, rnd, history, job)
+        numbers = documents.version_numbers(s, document_id)
+    return RevisionState(document_id, head, thread, rnd, history, job, numbers)
 
 
 def proposer_choices(engine: Engine) -> list[tuple[int, SpecData, str]]:
@@ -181,6 +188,7 @@ def apply_and_continue(engine: Engine, actor: Actor, round_id: int, settings: Ro
 class Finished:
     applied_round_depth: int | None
     applied_version_id: int | None
+    applied_version_number: int | None = None  # its number within the document ("v3")
 
 
 def finish(engine: Engine, actor: Actor, thread_id: int, round_id: int | None) -> Finished:
@@ -189,7 +197,7 @@ def finish(engine: Engine, actor: Actor, thread_id: int, round_id: int | None) -
     with session_scope(engine) as s:
         thread = threads.get_thread(s, thread_id)
         access.authorize_thread(s, actor, Action.THREAD_FINISH, thread)
-        applied: tuple[int | None, int | None] = (None, None)
+        applied: tuple[int | None, int | None, int | None] = (None, None, None)
         if round_id is not None:
             view = review.round_view(s, round_id, thread.user_id)
             if view.round.thread_id != thread_id:
@@ -198,7 +206,7 @@ def finish(engine: Engine, actor: Actor, thread_id: int, round_id: int | None) -
                 raise RoundNotUnderReview(view.round)
             if view.count("accept") or view.count("modify"):
                 version = apply.apply_round(s, round_id, actor.user_id)
-                applied = (view.round.depth, version.id)
+                applied = (view.round.depth, version.id, documents.version_number(s, version.id or 0))
         latest = threads.current_round(s, thread_id)
         if round_id is None and latest is not None and latest.status == RoundStatus.REVIEWING:
             raise ConflictError(f"Round {latest.depth} is under review now; reload to see it before finishing.")

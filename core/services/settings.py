@@ -35,6 +35,15 @@ def project_settings_of(engine: Engine, actor: Actor, project_id: int) -> Projec
         )
 
 
+def may_change(actor: Actor, project_id: int) -> bool:
+    """For pages: whether to show the project's settings as a form (admins) or as text."""
+    return access.allowed(actor, Action.SETTINGS_CHANGE, access.ProjectRef(project_id))
+
+
+def may_mute_for_project(actor: Actor, project_id: int) -> bool:
+    return access.allowed(actor, Action.MUTE_FOR_PROJECT, access.ProjectRef(project_id))
+
+
 def update_project_settings(
     engine: Engine,
     actor: Actor,

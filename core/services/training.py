@@ -81,6 +81,11 @@ def models_overview(engine: Engine, actor: Actor) -> ModelsOverview:
         return ModelsOverview(lineage(s), training_runs(s), options, _latest_job(s))
 
 
+def may_add_proposer(actor: Actor) -> bool:
+    """For pages: whether to show "Add a proposer"."""
+    return access.allowed(actor, Action.PROPOSERS_MANAGE)
+
+
 def add_proposer(engine: Engine, actor: Actor, text: str, name: str = "") -> ProposerSpec:
     """Store a proposer given as a spec string (a model, or a server): admins only, and an openai server
     only where proposers may send text (not link-local or cloud metadata addresses: core.proposers.endpoints)."""

@@ -47,6 +47,24 @@ def _pattern(term: str) -> re.Pattern[str]:
     return re.compile(head + re.escape(term) + tail)
 
 
+_EDGE_PUNCT = ".,;:!?()[]{}<>\"'`«»“”‘’"
+
+
+def term_of_change(text: str, start: int, end: int) -> str | None:
+    """The word or phrase a change of text[start:end] alters, to protect from it ("Never change
+    'GigaBERT'"): the change widened to whole words (runs of non-space), surrounding punctuation
+    removed ("(XLM-R)," gives "XLM-R"). None when it alters no word: an insertion, or a change of
+    spaces or punctuation only."""
+    if not 0 <= start < end <= len(text) or not text[start:end].strip(_EDGE_PUNCT + " \t\r\n"):
+        return None
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    term = " ".join(text[start:end].split()).strip(_EDGE_PUNCT)
+    return term if term and len(term) <= MAX_TERM_CHARS and "\n" not in term else None
+
+
 def term_spans(text: str, terms: Iterable[str]) -> list[TermSpan]:
     """Every occurrence of the terms in text, sorted by position (overlapping occurrences all kept)."""
     spans = [TermSpan(m.start(), m.end(), t) for t in dict.fromkeys(terms) if t for m in _pattern(t).finditer(text)]

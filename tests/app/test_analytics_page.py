@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -114,3 +116,29 @@ def test_learning_page_unmute_settings_and_project_mutes(app: AppTest) -> None:
     assert not app.exception
     with session_scope(db.open_database()) as s:
         assert muting.list_mutes(s, sim_on, None) == []
+
+
+def _figure(app: AppTest, key: str) -> dict:
+    """The Plotly figure JSON of the chart with this key."""
+    return json.loads(next(c for c in app.get("plotly_chart") if key in c.proto.id).proto.spec)
+
+
+def test_analytics_charts_carry_counts_whole_depth_ticks_and_visible_zero_bars(app: AppTest) -> None:
+    app.switch_page("app_pages/analytics.py").run()
+    assert not app.exception
+    with session_scope(db.open_database()) as s:
+        rows = analytics.acceptance_by(analytics.load_records(s), "depth")
+    depth = _figure(app, "an_chart_depth")
+    (bar,) = depth["data"]
+    assert depth["layout"]["xaxis"]["dtick"] == 1 and depth["layout"]["xaxis"]["tickformat"] == "d"
+    assert depth["layout"]["yaxis"]["ticksuffix"] == "%"
+    assert list(bar["x"]) == [r["depth"] for r in rows]
+    assert [f"n={r['decided']:,}" in t for r, t in zip(rows, bar["text"], strict=True)] == [True] * len(rows)
+    assert all(f"n={r['decided']:,}" in h for r, h in zip(rows, bar["hovertext"], strict=True))
+    # "sunny" -> "bright" is never in the reference: its rule's bar is 0%, drawn and labelled
+    rules = _figure(app, "an_chart_source")
+    (bar,) = rules["data"]
+    i = list(bar["y"]).index("test:sunny")
+    assert bar["text"][i].startswith("0% (n=") and bar["x"][i] > 0
+    rounds = _figure(app, "an_chart_rounds")
+    assert rounds["layout"]["xaxis"]["dtick"] == 1

@@ -79,7 +79,7 @@ def test_restore_makes_a_new_head_and_keeps_history(app):
     doc_id, _ = revised(engine)
     at.run()
     (older,) = at.selectbox(key="history_restore").options
-    assert older.startswith("#1 · pasted")
+    assert older.startswith("v1 · pasted")
     at.button(key="history_restore_btn").click().run()
     assert not at.exception
     assert any("restored as the new current version" in m.value for m in at.success)
@@ -102,3 +102,26 @@ def test_diff_payload_keeps_non_bmp_text_intact():
     assert apply_edits(old, edits) == new
     rebuilt = "".join(g + e.get("a", "") for g, e in zip(data["segs"], data["edits"] + [{}], strict=True))
     assert rebuilt == new
+
+
+def test_versions_are_named_by_their_number_in_the_document(app):
+    """Versions made in turns across two documents: the second document's are v1 and v2, not their ids."""
+    at, engine = app
+    with session_scope(engine) as s:
+        first = documents.create_document(s, "First", "One text.")
+        second = documents.create_document(s, "Second", "Another text.")
+        documents.add_version(s, first.id, "One text, changed.", origin="manual")
+        documents.add_version(s, second.id, "Another text, changed.", origin="manual")
+        second_id, ids = second.id, [v.id for v in documents.versions(s, second.id)]
+    assert ids[1] == 4
+    at.query_params["doc"] = str(second_id)
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["Version"]) == ["v2", "v1"]
+    assert list(at.dataframe[0].value["Parent"]) == ["v1", ""]
+    assert [label.split(" · ")[0] for label in at.selectbox(key="history_new").options] == ["v2", "v1"]
+    revise = app_test()
+    revise.query_params["doc"] = str(second_id)
+    revise.switch_page("app_pages/revise.py").run()
+    assert not revise.exception
+    assert any("version v2 ·" in c.value for c in revise.caption), [c.value for c in revise.caption]

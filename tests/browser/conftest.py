@@ -51,8 +51,10 @@ class AppServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_app(tmp: Path, extra_env: dict[str, str] | None = None, script: str = "app.py") -> AppServer:
-    port = free_port()
+def start_app(
+    tmp: Path, extra_env: dict[str, str] | None = None, script: str = "app.py", port: int | None = None
+) -> AppServer:
+    port = port or free_port()  # a test that must name the address first (an OIDC redirect) passes one
     data_dir = tmp / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{data_dir / 'redraft.db'}"

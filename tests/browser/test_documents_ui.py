@@ -33,6 +33,6 @@ def test_a_deep_link_on_a_fresh_server_runs_through_the_app(browser, app_server)
     page.goto(app_server.url + "/revise")
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Revise")).to_be_visible()
-    expect(page.get_by_text("Working as")).to_be_visible()  # the sidebar app.py draws
+    expect(page.get_by_text("Local mode: local (admin)")).to_be_visible()  # the sidebar app.py draws
     expect(page.get_by_role("link", name="Analytics")).to_be_visible()
     context.close()

@@ -90,7 +90,8 @@ def test_documents_survive_a_restart(db_url):
 
 
 def test_users_and_passwords(engine):
-    from core.users import authenticate, create_user, list_users
+    from core.services.accounts import sign_in
+    from core.users import create_user, list_users
 
     with session_scope(engine) as s:
         create_user(s, "ann1", "annotator", "long enough pw")
@@ -98,10 +99,11 @@ def test_users_and_passwords(engine):
             create_user(s, "ann1")
         with pytest.raises(InputError, match="Unknown role"):
             create_user(s, "x", "boss")
+    signed = sign_in(engine, "ann1", "long enough pw")
+    with pytest.raises(InputError, match="Wrong user name or password"):
+        sign_in(engine, "ann1", "nope")
+    with pytest.raises(InputError, match="Wrong user name or password"):
+        sign_in(engine, "local", "")  # no password set: cannot sign in
     with session_scope(engine) as s:
-        assert authenticate(s, "ann1", "long enough pw").role == "annotator"
-        with pytest.raises(InputError, match="Wrong user name or password"):
-            authenticate(s, "ann1", "nope")
-        with pytest.raises(InputError, match="Wrong user name or password"):
-            authenticate(s, "local", "")  # no password set: cannot sign in
+        assert s.get(User, signed.user_id).role == "annotator"
         assert [u.name for u in list_users(s)] == ["ann1", "local"]

@@ -89,7 +89,7 @@ def test_a_version_past_the_document_limit_is_refused(sqlite_engine, tmp_path, m
     data["rev_depth_2"]["doc"]["after_human_evaluation"] = "word " * 10_000
     summary = import_r3_paths(sqlite_engine, [write(tmp_path, "ann1-big.json", data)])
     [refused, _] = summary["refused"]
-    assert "rev_depth_2.doc.after_human_evaluation: is 0.1 MB of text; versions are limited like documents" in refused
+    assert "after_human_evaluation: is 0.05 MiB of text; versions are limited like documents (0.02 MiB)" in refused
 
 
 def test_annotators_get_their_own_users_unless_mapped(sqlite_engine, tmp_path):

@@ -401,18 +401,21 @@ test("1,000 edits: a click touches one edit, an answer repaints only what change
 
 // --- one module for Streamlit ---------------------------------------------------------------------
 
+const textJs = readFileSync(new URL("review_text.js", DIR), "utf8")
 const stateJs = readFileSync(new URL("review_state.js", DIR), "utf8")
 const reviewJs = readFileSync(new URL("review.js", DIR), "utf8")
 
-test("review_state.js + review.js load as ONE ES module with a default export (as Streamlit loads js=)", async () => {
+test("review_text.js + review_state.js + review.js load as ONE ES module with a default export (as Streamlit loads js=)", async () => {
   // Streamlit (components v2) turns the js string into a Blob URL and import()s it, then calls
   // module.default(component). A data: URL module is the same for node: no relative imports.
   assert.doesNotMatch(stateJs, /^\s*import\s/m, "review_state.js must import nothing")
   assert.doesNotMatch(stateJs, /^\s*export\s+default/m, "only review.js has the default export")
-  const src = stateJs + "\n" + reviewJs
+  assert.doesNotMatch(textJs, /^\s*(import\s|export\s+default)/m, "review_text.js: no imports, no default export")
+  const src = textJs + "\n" + stateJs + "\n" + reviewJs
   const mod = await import("data:text/javascript;base64," + Buffer.from(src).toString("base64"))
   assert.equal(typeof mod.default, "function")
   assert.equal(typeof mod.ReviewState, "function")
+  assert.equal(typeof mod.sentenceAround, "function")
   // review.js uses the state module's names, not its own copies
   assert.match(reviewJs, /new ReviewState\(/)
   assert.doesNotMatch(reviewJs, /this\.(stacks|outbox|failed|history)\b/)
@@ -434,6 +437,90 @@ test(
     assert.ok(loader, "no module in ui/ reads ui/review_component/review.js")
     const first = loader.indexOf('"review_state.js"')
     assert.ok(first >= 0 && first < loader.indexOf('"review.js"'), "review_state.js must come before review.js")
+    const text = loader.indexOf('"review_text.js"')
+    assert.ok(text >= 0 && text < first, "review_text.js must come first")
     assert.ok(/on_sync_change=/.test(loader), "the mount needs on_sync_change=")
   },
 )
+
+// --- after a server restart (issue 13, problem 6) ---------------------------------------------------
+
+test("an unanswered outbox asks for a full rerun after 5 s, then at widening gaps up to 15 s", () => {
+  const s = make()
+  assert.equal(s.fullRerunDue(1000), false) // nothing queued
+  s.decide(0, "reject", null, 0)
+  s.message(1000) // sent at 1 s
+  assert.equal(s.fullRerunDue(5999), false) // a fragment rerun may still answer
+  assert.equal(s.fullRerunDue(6000), true)
+  assert.equal(s.fullRerunDue(6001), false) // one ask, not one per tick
+  assert.equal(s.fullRerunDue(10999), false)
+  assert.equal(s.fullRerunDue(11000), true) // +5 s
+  assert.equal(s.fullRerunDue(18499), false)
+  assert.equal(s.fullRerunDue(18500), true) // +7.5 s
+  let at = 18500
+  const gaps = []
+  for (let t = 18501; t < 120000; t++) if (s.fullRerunDue(t)) gaps.push(t - at), (at = t)
+  assert.deepEqual(gaps.slice(0, 2), [11250, 15000])
+  assert.ok(gaps.every((g) => g <= 15000)) // a server that came back is asked again within 15 s
+})
+
+test("an answered outbox starts the full-rerun gaps over", () => {
+  const s = make()
+  const first = s.decide(0, "reject", null, 0)
+  s.message(1000)
+  assert.equal(s.fullRerunDue(6000), true)
+  assert.equal(s.fullRerunDue(11000), true)
+  s.applyUpdate({ results: stored(first), state: { 11: ["reject", null] } })
+  assert.equal(s.fullRerunDue(20000), false)
+  s.decide(1, "accept", null, 0)
+  s.message(20000)
+  assert.equal(s.fullRerunDue(24999), false)
+  assert.equal(s.fullRerunDue(25000), true)
+  assert.equal(s.fullRerunDue(29999), false)
+  assert.equal(s.fullRerunDue(30000), true) // the first gap (5 s) again, not the widened one
+})
+
+test("fresh data that leaves sent items unanswered re-sends them, at most once a second", () => {
+  const s = make()
+  const a = s.decide(0, "accept", null, 0)
+  assert.equal(s.resendOnData(5000), false) // queued, never sent: the normal send takes it
+  s.message(5000)
+  s.applyUpdate({ results: {}, state: {} }) // a run that did not see it (a new server session)
+  assert.equal(s.resendOnData(5400), false)
+  assert.equal(s.resendOnData(6000), true)
+  s.message(6000)
+  s.applyUpdate({ results: stored(a), state: { 11: ["accept", null] } })
+  assert.equal(s.resendOnData(9000), false) // answered: nothing to send
+  assert.equal(s.status(0), "accept")
+})
+
+// --- comments on decisions (issue 13) ----------------------------------------------------------------
+
+test("a comment re-states the decision that stands, with the comment; undo steps back to it as it was", () => {
+  const s = make({ 13: ["modify", "theirs", "kept short"] })
+  assert.deepEqual(s.top(2), { st: "modify", t: "theirs", k: null, c: "kept short" }) // from the server
+  assert.equal(s.commentOn(0, "why not", 0), null) // pending: a comment belongs to a decision
+  s.decide(0, "accept", null, 10)
+  const item = s.commentOn(0, "  house style  ", 20)
+  assert.deepEqual(wireItem(item), { k: "k2", ms: 20, id: 11, a: "accept", c: "house style" })
+  assert.deepEqual(s.top(0), { st: "accept", t: null, k: "k2", c: "house style" })
+  assert.equal(s.commentOn(0, "house style", 0), null) // the same comment again: nothing
+  const mod = s.commentOn(2, "", 0) // a rewrite keeps its text; "" removes the comment
+  assert.deepEqual(wireItem(mod), { k: "k3", ms: 0, id: 13, a: "modify", t: "theirs", c: "" })
+  assert.equal(s.top(2).c, undefined)
+  s.decide(0, "undo", null, 0)
+  assert.deepEqual(s.top(0), { st: "accept", t: null, k: "k1" }) // the accept, without the comment
+})
+
+test("a comment kept in the browser is restored with its decision, and the server's comment is followed", () => {
+  const s = make({}, [{ k: "x1", id: 12, a: "reject", c: "off topic", ms: 0 }])
+  assert.deepEqual(s.top(1), { st: "reject", t: null, k: "x1", c: "off topic" })
+  assert.deepEqual(s.stored(), [{ k: "x1", ms: 0, id: 12, a: "reject", c: "off topic" }])
+  const { dirty } = s.applyUpdate({ results: { x1: null }, state: { 12: ["reject", null, "off topic"], 11: ["accept", null, "from another tab"] } })
+  assert.equal(s.top(1).c, "off topic")
+  assert.equal(s.top(0).c, "from another tab")
+  assert.ok(dirty.has(0))
+  s.applyUpdate({ results: {}, state: { 12: ["reject", null], 11: ["accept", null] } }) // removed elsewhere
+  assert.equal(s.top(0).c, undefined)
+  assert.equal(serverDecision(["accept", null, "c"]).c, "c")
+})

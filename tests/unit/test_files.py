@@ -5,8 +5,10 @@ import pytest
 
 from core.errors import InputError
 from core.files import decode_bytes, prepare_text, read_upload, safe_filename
+from core.text.sizes import format_size
 
 MB = 1_000_000
+MIB = 1024 * 1024
 
 
 def make_docx(paragraphs: list[str]) -> bytes:
@@ -33,10 +35,33 @@ def test_empty_or_whitespace_is_refused(text):
         prepare_text(text, MB)
 
 
-def test_size_limit_names_sizes():
-    with pytest.raises(InputError, match=r"limit is 0\.0 MB|limit is"):
-        prepare_text("x" * 2001, 2000)
+def test_size_limit_names_sizes_in_mib_and_says_to_split():
+    with pytest.raises(InputError) as refused:
+        prepare_text("x" * (3 * MIB + MIB // 10), 2 * MIB)
+    message = str(refused.value)
+    assert "3.1 MiB" in message and "the limit is 2 MiB" in message
+    assert "Split the document into parts of at most 2 MiB" in message
+    assert "REDRAFT" not in message and " MB" not in message  # no setting, one unit
     assert prepare_text("é" * 1000, 2000).text  # 2000 bytes exactly is allowed
+
+
+def test_a_size_just_over_the_limit_does_not_read_as_the_limit():
+    with pytest.raises(InputError, match=r"is just over 2 MiB; the limit is 2 MiB"):
+        prepare_text("x" * (2 * MIB + 3), 2 * MIB)
+
+
+def test_an_upload_far_over_the_limit_is_refused_in_mib_before_decoding():
+    with pytest.raises(InputError, match=r"'big.txt' is 8 MiB; .*Split the document") as refused:
+        read_upload("big.txt", b"x" * (8 * MIB), 1 * MIB)
+    assert "REDRAFT" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(2 * MIB, "2 MiB"), (2_200_000, "2.1 MiB"), (50_000, "0.05 MiB"), (0, "0 MiB"), (64 * MIB, "64 MiB")],
+)
+def test_format_size_is_one_unit(n, shown):
+    assert format_size(n) == shown
 
 
 def test_binary_file_is_refused():
@@ -123,7 +148,7 @@ def test_docx_bomb_is_refused_from_its_declared_sizes_before_parsing(monkeypatch
     monkeypatch.setattr(core.files, "_main_part", lambda *a: opened.append(1) or real(*a))
     bomb = docx_bomb(200)  # ~200 KB stored, 200 MB unpacked
     assert len(bomb) < 8 * 2 * 1024 * 1024
-    with pytest.raises(InputError, match=r"declares \d+ MB when unpacked.*it was not opened"):
+    with pytest.raises(InputError, match=r"declares [\d.]+ MiB when unpacked.*it was not opened"):
         read_upload("bomb.docx", bomb, 2 * 1024 * 1024)
     with pytest.raises(InputError, match=r"would unpack \d+ times larger"):
         read_upload("bomb.docx", docx_bomb(5), 2 * 1024 * 1024)
@@ -151,3 +176,7 @@ def test_docx_tables_tabs_and_breaks_read_as_python_docx_did():
     d.save(out)
     expected = [p.text for p in d.paragraphs] + ["\t".join(c.text for c in row.cells) for row in table.rows]
     assert read_upload("t.docx", out.getvalue(), MB).text == "\n".join(expected)
+
+
+def test_a_small_size_is_never_zero():
+    assert format_size(1000) == "0.001 MiB"

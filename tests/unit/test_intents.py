@@ -19,7 +19,6 @@ from core.proposers.intents import (
     classify_edit,
     classify_edits,
     edit_view,
-    intent_for_rule_category,
     load_classifier,
     load_model_parts,
 )
@@ -155,30 +154,6 @@ def test_edit_view_strips_the_unchanged_words_and_locates_the_change():
     insertion = edit_view("", "new", "The old house .")
     assert (insertion.deleted, insertion.inserted, insertion.position) == ((), ("new",), None)
     assert edit_view("a  b", "a b").is_empty
-
-
-# --- rule categories ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("category", "intent"),
-    [
-        ("TYPOS", "fluency"),
-        ("Spelling", "fluency"),
-        ("GRAMMAR", "fluency"),
-        ("punctuation", "fluency"),
-        ("CONFUSED_WORDS", "fluency"),
-        ("REDUNDANCY", "clarity"),
-        ("Word Choice", "clarity"),
-        ("PLAIN_ENGLISH", "clarity"),
-        ("STYLE", "style"),
-        ("Regionalism", "style"),
-        ("meaning-changed", "meaning-changed"),
-        ("something new", "fluency"),
-    ],
-)
-def test_intent_for_rule_category(category, intent):
-    assert intent_for_rule_category(category) == intent
 
 
 # --- training ------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_numbers_and_objects_for_text_are_refused_not_stringified(content, where
         (b'{"choices": "all of them"}', "unparseable server reply (no choices)"),
         (b'{"choices": [{"text": "He goes home."}]}', "unparseable server reply (wrong schema at choices.0.message"),
         (b"[" * 100_000 + b"]" * 100_000, "unparseable server reply (JSON nested deeper than 32 levels)"),
-        (b'{"pad": "' + b"x" * 1_200_000 + b'"}', "unparseable server reply (more than 1000 kB"),
+        (b'{"pad": "' + b"x" * 1_200_000 + b'"}', "unparseable server reply (more than 1 MiB"),
     ],
     ids=["cut-json", "not-utf8", "choices-string", "completions-shape", "deep", "huge"],
 )

@@ -23,12 +23,49 @@ const SYNC_EVERY_MS = 15000 // a visible tab asks for fresh data this often, eve
 const SYNC_MIN_GAP_MS = 1000 // focus + visibilitychange come together: one rerun
 const GLOBAL_KEYS = new Set(["j", "k", "n", "p", "a", "r", "e", "u", "ArrowRight", "ArrowLeft"])
 const LABELS = STATUS_LABELS
+// Heard by the relay component review_widget mounts outside the review's fragment: its trigger reruns
+// the whole page, which a restarted server (no fragments known) does run.
+const FULL_RERUN_EVENT = "redraft:full-rerun"
 
 function el(tag, cls, text) {
   const node = document.createElement(tag)
   if (cls) node.className = cls
   if (text !== undefined && text !== null) node.textContent = String(text)
   return node
+}
+
+// An edit's text with its spaces and line breaks as marked runs (review_text.js): the marks are CSS
+// pseudo-elements, so the text itself (copy, textContent) is unchanged.
+// `part` [from, to]: the differing middle (changedPart), drawn stronger in a span of its own.
+function marked(tag, cls, text, part) {
+  const node = el(tag, cls)
+  const add = (into, piece) => {
+    for (const run of whitespaceRuns(piece)) {
+      into.appendChild(run.ws ? el("span", "ws " + run.ws, run.text) : document.createTextNode(run.text))
+    }
+  }
+  text = String(text ?? "")
+  if (!part) {
+    add(node, text)
+    return node
+  }
+  const [from, to] = part
+  add(node, text.slice(0, from))
+  const mid = el("span", "dx")
+  add(mid, text.slice(from, to))
+  node.appendChild(mid)
+  add(node, text.slice(to))
+  return node
+}
+
+/** Where old and new differ ([from, to] in each), or null when they share nothing; and whether the
+ *  difference is tiny (a comma, a space). */
+function differing(before, after) {
+  const { head, tail } = changedPart(before, after)
+  const b = [head, before.length - tail]
+  const a = [head, after.length - tail]
+  const tiny = isTiny(before.slice(b[0], b[1]), after.slice(a[0], a[1]))
+  return head + tail > 0 || tiny ? { b, a, tiny } : { b: null, a: null, tiny }
 }
 
 function button(label, cls, key) {
@@ -183,6 +220,8 @@ class Review {
     this.pPos = el("span", "rd-p-pos")
     this.pHead.append(this.pIntent, this.pBadge, this.pPos)
     this.pChange = el("div", "rd-p-change")
+    this.pSentence = el("div", "rd-p-sentence")
+    this.pSentence.setAttribute("aria-label", "The sentence with the change")
     this.pExpl = el("div", "rd-p-expl")
     this.pMeta = el("div", "rd-p-meta")
     this.pHidden = el("div", "rd-p-note")
@@ -196,6 +235,27 @@ class Review {
     this.bUndo = button("Undo", "act-undo", "u")
     this.pActions.append(this.bAccept, this.bReject, this.bRewrite, this.bUndo)
     this.pAlts = el("div", "rd-alts")
+    // a comment on the decision (sent with it again; shown after a reload)
+    this.pComment = el("div", "rd-comment rd-off")
+    this.cmText = el("textarea")
+    this.cmText.setAttribute("aria-label", "Comment on this decision")
+    this.cmText.placeholder = "Comment on your decision (optional)"
+    this.cmText.maxLength = 10000
+    this.cmSave = button("Save comment", "cm-save", "Ctrl+Enter")
+    this.pComment.append(this.cmText, this.cmSave)
+    this.cmSave.onclick = (e) => {
+      if (!e || e.detail <= 1) this.saveComment()
+    }
+    // "Never change 'X'": protect the word this edit alters, in this document (the server hides the
+    // round's pending edits that change it)
+    this.bProtect = button("Never change", "act-protect")
+    this.bProtect.onclick = (e) => {
+      if (e && e.detail > 1) return
+      const i = this.focus
+      if (i < 0 || this.locked || !this.setTriggerValue || !this.edits[i].nt) return
+      this.setTriggerValue("protect", this.edits[i].id)
+      this.flashSave(`Protecting “${this.edits[i].nt}”…`, "")
+    }
     this.pRewrite = el("div", "rd-rewrite rd-off")
     this.rwText = el("textarea")
     this.rwText.setAttribute("aria-label", "Your replacement text")
@@ -212,8 +272,8 @@ class Review {
     this.pHelp = el("div", "rd-help")
     this.pHelp.textContent =
       "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
-    p.append(this.pEmpty, this.pHead, this.pChange, this.pExpl, this.pMeta, this.pHidden, this.pError,
-      this.pChanged, this.pActions, this.pAlts, this.pRewrite, nav, this.pHelp)
+    p.append(this.pEmpty, this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pHidden, this.pError,
+      this.pChanged, this.pActions, this.pComment, this.pAlts, this.bProtect, this.pRewrite, nav, this.pHelp)
 
     this.bAccept.onclick = (e) => this.clickAct(e, "accept")
     this.bReject.onclick = (e) => this.clickAct(e, "reject")
@@ -240,8 +300,9 @@ class Review {
       })
       for (const i of dirty) this.paint(i)
       if (outboxChanged) this.saveOutbox()
-      // what this browser kept from before a reload goes again (unless the round is closed now)
-      if (rebuilt && this.st.outbox.length) this.send()
+      // what this browser kept from before a reload goes again (unless the round is closed now), and
+      // what fresh data did not answer: the server that ran did not see it
+      if (this.st.outbox.length && (rebuilt || this.st.resendOnData(Date.now()))) this.send()
     } else {
       this.st.locked = data.locked || null
     }
@@ -263,6 +324,7 @@ class Review {
     this.orderPos = new Array(n)
     this.order.forEach((i, p) => { this.orderPos[i] = p })
     const segs = Array.isArray(data.segs) ? data.segs : [""]
+    this.segs = segs
     // a reload resumes where it was: the outbox this browser kept (shown at once), and the focused edit
     this.st.reset(this.edits, data.state || {}, this.mode === "review" ? this.loadOutbox() : [])
     this.undoBulk.classList.add("rd-off")
@@ -300,13 +362,15 @@ class Review {
       const span = el("span", "ed c" + this.colour(e.i))
       span.dataset.i = String(i)
       span.dataset.st = "pending"
-      const del = el("del", null, e.b)
-      const ins = el("ins", null, e.a)
+      const dx = differing(e.b || "", e.a || "")
+      const del = marked("del", null, e.b, dx.b)
+      const ins = marked("ins", null, e.a, dx.a)
       const mod = el("span", "mod")
       if (!e.b) del.classList.add("rd-off")
       if (!e.a) { ins.classList.add("rd-off"); span.classList.add("noins") }
       span.append(del, ins, mod)
       if (e.h) span.classList.add("hid")
+      if (dx.tiny) span.classList.add("tiny") // a comma or a space: a minimum width to see and click
       this.spans[i] = span
       block.appendChild(span)
       chars += (e.b || "").length + (e.a || "").length
@@ -382,6 +446,14 @@ class Review {
   isHiddenNow(i) {
     const e = this.edits[i]
     return !!(e && e.h && this.status(i) === "pending" && !this.hiddenBox.checked)
+  }
+
+  /** What edit i reads as in the text now: the new text once accepted or rewritten, else the old. */
+  shownText(i) {
+    const t = this.top(i)
+    if (t.st === "accept") return this.edits[i].a
+    if (t.st === "modify") return t.t ?? ""
+    return this.edits[i].b
   }
 
   changedNote(i) {
@@ -524,6 +596,7 @@ class Review {
   tick() {
     const now = Date.now()
     if (this.st.dueForRetry(now)) this.send()
+    if (this.root.isConnected && this.st.fullRerunDue(now)) window.dispatchEvent(new CustomEvent(FULL_RERUN_EVENT))
     else if (now - this.lastContact >= SYNC_EVERY_MS && document.visibilityState === "visible") this.requestSync()
     if (this.st.outbox.length || this.flash) this.refreshSave()
     if (this.flash && this.flash.until <= Date.now()) this.flash = null
@@ -642,6 +715,15 @@ class Review {
     this.act(i, "modify", text, fromKeyboard)
   }
 
+  saveComment() {
+    const i = this.focus
+    if (i < 0 || this.locked) return
+    const item = this.st.commentOn(i, this.cmText.value, this.tookMs(true))
+    if (!item) return
+    this.queued(item._idx)
+    this.refreshPanel()
+  }
+
   // --- keyboard -----------------------------------------------------------------------------------
 
   onKey(e) {
@@ -650,6 +732,11 @@ class Review {
     if (this.mode !== "review") return
     const tag = e.target && e.target.tagName
     if (tag === "TEXTAREA" || tag === "INPUT" || tag === "SELECT") {
+      if (e.target === this.cmText && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault()
+        if (!e.repeat) this.saveComment()
+        return
+      }
       if (e.target === this.rwText) {
         if (e.key === "Escape") {
           e.preventDefault()
@@ -712,7 +799,7 @@ class Review {
     if (this.mode !== "review") return
     const i = this.focus
     const has = i >= 0 && i < this.edits.length
-    for (const node of [this.pHead, this.pChange, this.pExpl, this.pMeta, this.pActions, this.pAlts])
+    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts, this.bProtect, this.pComment])
       node.classList.toggle("rd-off", !has)
     this.pEmpty.classList.toggle("rd-off", has)
     if (!has) {
@@ -731,11 +818,25 @@ class Review {
     this.pPos.textContent = `${i + 1} of ${this.edits.length}`
     const change = this.pChange
     change.replaceChildren()
-    if (e.b) change.appendChild(el("del", null, e.b))
-    if (e.b && (e.a || t.st === "modify")) change.appendChild(el("span", "arrow", "→"))
-    if (t.st === "modify") change.appendChild(el("ins", null, t.t ?? ""))
-    else if (e.a) change.appendChild(el("ins", null, e.a))
-    if (!e.b && !e.a && t.st !== "modify") change.appendChild(el("span", "rd-p-note", "(empty)"))
+    const now = t.st === "modify" ? (t.t ?? "") : e.a
+    const dx = differing(e.b || "", now || "")
+    if (e.b) change.appendChild(marked("del", null, e.b, dx.b))
+    if (e.b && now) change.appendChild(el("span", "arrow", "→"))
+    if (now) change.appendChild(marked("ins", null, now, dx.a))
+    if (!e.b && !now) change.appendChild(el("span", "rd-p-note", "(empty)"))
+    // the sentence around it, the change in place (neighbouring edits read as they stand now)
+    const ctx = sentenceAround(this.segs || [], this.edits, i, (j) => this.shownText(j))
+    // only what differs is struck and inserted: "However" -> "However," reads "However[,] it ended."
+    const b = e.b || ""
+    const { head, tail } = changedPart(b, now || "")
+    const midB = b.slice(head, b.length - tail)
+    const midA = (now || "").slice(head, (now || "").length - tail)
+    this.pSentence.replaceChildren(
+      document.createTextNode(ctx.left + b.slice(0, head)),
+      ...(midB ? [marked("del", null, midB)] : []),
+      ...(midA ? [marked("ins", null, midA)] : []),
+      document.createTextNode(b.slice(b.length - tail) + ctx.right),
+    )
     const source = e.src ? e.src : "proposer"
     this.pExpl.textContent = e.x ? e.x : `${source}${e.i ? " · " + e.i : ""}`
     const meta = [e.src ? "Source: " + e.src : null]
@@ -760,6 +861,16 @@ class Review {
     this.bUndo.setAttribute("aria-disabled", String(!this.st.canUndo(i)))
     this.bPrev.setAttribute("aria-disabled", String(this.nextIndex(i, -1, false) < 0))
     this.bNext.setAttribute("aria-disabled", String(this.nextIndex(i, 1, false) < 0))
+    // the comment box: for a decided edit, holding its stored comment unless the person is typing in it
+    this.pComment.classList.toggle("rd-off", t.st === "pending" || !open)
+    const stored = t.c ?? ""
+    const typing = this.root.getRootNode().activeElement === this.cmText
+    if (this.commentFor !== i || (this.commentStored !== stored && !typing)) this.cmText.value = stored
+    this.commentFor = i
+    this.commentStored = stored
+    const term = typeof e.nt === "string" && e.nt ? e.nt : null
+    this.bProtect.classList.toggle("rd-off", !term || t.st !== "pending" || !!this.locked)
+    if (term) this.bProtect.firstChild.textContent = `Never change “${term}”`
     const alts = Array.isArray(e.alt) ? e.alt : []
     if (this.altsFor !== i || this.altsOpen !== open) {
       this.altsFor = i
@@ -813,6 +924,7 @@ export default function (component) {
     INSTANCES.set(parentElement, inst)
   }
   inst.setStateValue = setStateValue
+  inst.setTriggerValue = component.setTriggerValue
   inst.gen = (inst.gen || 0) + 1
   const gen = inst.gen
   inst.update(data)

@@ -18,6 +18,13 @@
 // {k, bulk, ids, ms}, plus `sentAt` (0 until sent) and `_idx` (indexes of its edits).
 
 const REVIEW_RETRY_MS = 2500
+// A restarted server is a new session that knows none of the page's fragments: it drops the
+// fragment reruns this component's sends cause (its log: "fragment ... does not exist anymore").
+// An outbox unanswered this long asks for a full rerun of the page (review_widget's relay),
+// then again at growing gaps (up to 15 s), so a server that is merely slow is not flooded with full reruns.
+const FULL_RERUN_AFTER_MS = 5000
+const FULL_RERUN_MAX_GAP_MS = 15000
+const RESEND_ON_DATA_MS = 1000 // fresh data that does not answer the outbox: send it again, at most this often
 const UNDONE = Object.freeze({ undone: true })
 const NO_DECISION = Object.freeze({ st: "pending", t: null, k: null })
 
@@ -36,11 +43,17 @@ function defaultKey() {
 
 const own = (obj, key) => obj != null && Object.prototype.hasOwnProperty.call(obj, key)
 
-/** The server's `state` entry ([status, modified_text] or absent) as {st, t}. */
+/** The server's `state` entry ([status, modified_text, comment?] or absent) as {st, t, c}. */
 export function serverDecision(entry) {
   if (!Array.isArray(entry) || typeof entry[0] !== "string" || entry[0] === "pending") return { st: "pending", t: null }
   const st = entry[0]
-  return { st, t: st === "modify" ? (entry[1] ?? null) : null }
+  return withComment({ st, t: st === "modify" ? (entry[1] ?? null) : null }, entry[2])
+}
+
+/** `d` with its comment `c` where there is one (no `c` key otherwise). */
+function withComment(d, c) {
+  if (typeof c === "string" && c) d.c = c
+  return d
 }
 
 /** Whether two decisions show the same thing. */
@@ -59,6 +72,7 @@ export function wireItem(item) {
     out.id = item.id
     out.a = item.a
     if (item.a === "modify") out.t = item.t
+    if (typeof item.c === "string") out.c = item.c
   }
   return out
 }
@@ -69,6 +83,9 @@ export class ReviewState {
     this.retryMs = options.retryMs ?? REVIEW_RETRY_MS
     this.seq = 0 // outbox messages sent, over the life of the component (never reset)
     this.lastSend = 0
+    this.fullRerunAfterMs = options.fullRerunAfterMs ?? FULL_RERUN_AFTER_MS
+    this.fullRerunGap = this.fullRerunAfterMs
+    this.lastFullRerun = 0
     this.reset([], {}, [])
   }
 
@@ -96,7 +113,7 @@ export class ReviewState {
 
   seedFrom(i, entry) {
     const d = serverDecision(entry)
-    this.stacks[i] = d.st === "pending" ? [] : [{ st: d.st, t: d.t, k: null }]
+    this.stacks[i] = d.st === "pending" ? [] : [withComment({ st: d.st, t: d.t, k: null }, d.c)]
   }
 
   restore(items) {
@@ -108,6 +125,7 @@ export class ReviewState {
         ? { k: x.k, bulk: String(x.bulk), ids: Array.isArray(x.ids) ? x.ids : [], ms: x.ms ?? 0 }
         : { k: x.k, id: x.id, a: x.a, ms: x.ms ?? 0 }
       if (!x.bulk && x.a === "modify") item.t = typeof x.t === "string" ? x.t : ""
+      if (!x.bulk && typeof x.c === "string") item.c = x.c
       item.sentAt = 0
       this.indexesOf(item)
       this.outbox.push(item)
@@ -118,7 +136,7 @@ export class ReviewState {
         if (action === "undo") {
           if (this.top(i).k !== null) this.stacks[i].pop()
         } else if (action === "accept" || action === "reject" || action === "modify") {
-          this.stacks[i].push({ st: action, t: action === "modify" ? item.t : null, k: item.k })
+          this.stacks[i].push(withComment({ st: action, t: action === "modify" ? item.t : null, k: item.k }, item.c))
         }
       }
     }
@@ -212,6 +230,26 @@ export class ReviewState {
     return item
   }
 
+  /** A comment on the decision that stands on edit i: the decision is sent again with it (a new row on
+   *  the server; an undo then steps back to the decision as it was). "" removes the comment. Null when
+   *  the edit is pending (a comment belongs to a decision) or the comment is already so. */
+  commentOn(i, text, ms) {
+    if (this.locked || !Number.isInteger(i) || i < 0 || i >= this.edits.length) return null
+    const cur = this.top(i)
+    if (cur.st === "pending") return null
+    text = String(text ?? "").trim()
+    if ((cur.c ?? "") === text) return null
+    const k = this.newKey()
+    this.stacks[i].push(withComment({ st: cur.st, t: cur.t, k }, text))
+    this.failed.delete(i)
+    this.changed.delete(i)
+    const item = { k, id: this.edits[i].id, a: cur.st, c: text, ms: ms ?? 0, sentAt: 0, _idx: [i] }
+    if (cur.st === "modify") item.t = cur.t ?? ""
+    this.outbox.push(item)
+    this.history.push({ k, idx: [i] })
+    return item
+  }
+
   /** Accept or reject the edits `idx` (still pending ones only) as one action. */
   bulk(action, idx, ms) {
     if (this.locked || (action !== "accept" && action !== "reject")) return null
@@ -290,6 +328,24 @@ export class ReviewState {
     return this.outbox.length > 0 && now - this.lastSend >= this.retryMs
   }
 
+  /** Whether fresh data from the server left sent items unanswered: the server that ran did not see
+   *  them (a new session after a restart reads component state only once the component is mounted),
+   *  so they go again now rather than at the next retry. */
+  resendOnData(now) {
+    return this.outbox.some((item) => item.sentAt) && now - this.lastSend >= RESEND_ON_DATA_MS
+  }
+
+  /** Whether to ask for a full rerun of the page now: sent items have waited FULL_RERUN_AFTER_MS
+   *  unanswered (their fragment may be unknown to a restarted server). Each ask widens the gap to
+   *  the next one (up to FULL_RERUN_MAX_GAP_MS); an answered outbox starts over. */
+  fullRerunDue(now) {
+    if (!this.outbox.length || this.oldestWait(now) < this.fullRerunAfterMs) return false
+    if (this.lastFullRerun && now - this.lastFullRerun < this.fullRerunGap) return false
+    if (this.lastFullRerun) this.fullRerunGap = Math.min(Math.round(this.fullRerunGap * 1.5), FULL_RERUN_MAX_GAP_MS)
+    this.lastFullRerun = now
+    return true
+  }
+
   /** How long the oldest unanswered item has waited (0 for one not sent yet). */
   oldestWait(now) {
     let oldest = now
@@ -325,6 +381,10 @@ export class ReviewState {
       }
     }
     this.outbox = keep
+    if (!keep.length) {
+      this.lastFullRerun = 0 // answered: the next silence starts with the first gap again
+      this.fullRerunGap = this.fullRerunAfterMs
+    }
     this.locked = locked ? String(locked) : null
     if (this.locked && this.outbox.length) {
       // The round is closed: what is still queued can never be stored.
@@ -344,7 +404,12 @@ export class ReviewState {
       if (flying.has(i)) continue
       const server = serverDecision(state[String(this.edits[i].id)])
       if (!sameDecision(this.top(i), server)) {
-        this.stacks[i] = server.st === "pending" ? [] : [{ st: server.st, t: server.t, k: null }]
+        this.stacks[i] = server.st === "pending" ? [] : [withComment({ st: server.st, t: server.t, k: null }, server.c)]
+        dirty.add(i)
+      } else if (server.st !== "pending" && (this.top(i).c ?? null) !== (server.c ?? null)) {
+        const s = this.stacks[i]
+        const { c: _old, ...top } = s[s.length - 1]
+        s[s.length - 1] = withComment(top, server.c) // a comment stored since (another tab)
         dirty.add(i)
       }
       const mine = this.mine.get(i)

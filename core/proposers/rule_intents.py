@@ -1,0 +1,73 @@
+"""Which IteraTeR intent a rule engine's match serves, from its rule id and category.
+
+IteraTeR's intents (Du et al. 2022): fluency fixes errors of grammar, spelling and punctuation;
+clarity makes text concise, readable, precise; coherence links sentences; style expresses the
+writer's preferences (tone, register, regional spelling); meaning-changed adds or removes facts.
+A rule engine's category says most of it ("TYPOS", "REDUNDANCY", Harper's "WordChoice"), but some
+categories hold rules of another kind (LanguageTool files wordiness rules under STYLE, Harper its
+confused-word fixes under WordChoice): RULE_INTENTS names those by rule id and wins over the category.
+How well the table matches human intents: bench/builtin_intents.py (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Normalised (lower-case, letters and digits only) categories -> intent: LanguageTool/lingotweaker
+# category ids and issue types, Harper lint kinds, and plain words.
+CATEGORY_INTENTS: dict[str, str] = {
+    # fluency: errors of grammar, spelling, punctuation, form
+    **dict.fromkeys(
+        "spelling typos typo misspelling grammar agreement punctuation typography typographical whitespace "
+        "formatting casing capitalization capitalisation confusedwords compounding multitokenspelling "
+        "collocations nonstandardphrases nonstandard propernouns misc miscellaneous repetition duplication "
+        "boundaryerror eggcorn malapropism usage falsefriends".split(),
+        "fluency",
+    ),
+    # clarity: concise, readable, precise
+    **dict.fromkeys(
+        "redundancy plainenglish readability enhancement wordchoice semantics wordiness conciseness "
+        "clarity simplify".split(),
+        "clarity",
+    ),
+    # style: tone, register, regional preference
+    **dict.fromkeys(
+        "style repetitionsstyle tonacademic creativewriting wikipedia americanenglishstyle britishenglish "
+        "regionalism regionalisms register localeviolation genderneutrality formal "
+        "formality".split(),
+        "style",
+    ),
+    "coherence": "coherence",
+    "meaningchanged": "meaning-changed",
+}
+
+# Rule ids (either engine; compared case-insensitively) whose intent is not their category's.
+RULE_INTENTS: dict[str, str] = {}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def known_category_intent(category: str) -> str | None:
+    """The intent of a known category, or None. Case, spaces, hyphens and underscores are ignored."""
+    return CATEGORY_INTENTS.get(_key(category))
+
+
+def category_intent(category: str, *fallbacks: str) -> str:
+    """The intent of a category ("TYPOS", "Spelling", "REDUNDANCY", "WordChoice", ...), else of the
+    first known fallback (e.g. LanguageTool's issue type); unknown ones are fluency, since rule
+    engines mostly fix errors."""
+    for name in (category, *fallbacks):
+        intent = known_category_intent(name or "")
+        if intent is not None:
+            return intent
+    return "fluency"
+
+
+def rule_intent(rule_id: str, category: str, *fallbacks: str) -> str:
+    """The intent of a match: its rule id's if RULE_INTENTS names it, else its category's."""
+    return _RULE_KEYS.get(rule_id.casefold()) or category_intent(category, *fallbacks)
+
+
+_RULE_KEYS = {k.casefold(): v for k, v in RULE_INTENTS.items()}

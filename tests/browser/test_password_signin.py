@@ -1,0 +1,64 @@
+"""Password sign-in in Chromium: the session cookie (written by the page's component) keeps the person
+signed in across a reload; signing out revokes it, so the next reload asks again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from core import users
+from core.db import make_engine, migrate, session_scope
+from core.signin import SESSION_COOKIE
+from tests.browser.conftest import AppServer, start_app, stop_app, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def password_app(tmp_path: Path) -> Iterator[AppServer]:
+    (tmp_path / "data").mkdir()
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'redraft.db'}")
+    migrate(engine)
+    with session_scope(engine) as s:
+        users.create_user(s, "ann1", "annotator", "correct horse")
+    engine.dispose()
+    server = start_app(tmp_path, {"REDRAFT_SIGNIN": "password"})
+    yield server
+    stop_app(server)
+
+
+def test_reload_keeps_the_sign_in_until_sign_out(browser, password_app):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(password_app.url)
+    wait_for_app(page)
+    page.get_by_role("textbox", name="User name").fill("ann1")
+    page.get_by_role("textbox", name="Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Wrong user name or password.")).to_be_visible()
+    page.get_by_role("textbox", name="Password").fill("correct horse")
+    page.get_by_role("button", name="Sign in").click()
+    wait_for_app(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Signed in as: ann1 (annotator)")).to_be_visible()
+    page.wait_for_function(f"document.cookie.includes('{SESSION_COOKIE}=')")  # written by the page
+    cookie = next(c for c in context.cookies() if c["name"] == SESSION_COOKIE)
+    assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+
+    page.reload()
+    wait_for_app(page)
+    expect(sidebar.get_by_text("Signed in as: ann1 (annotator)")).to_be_visible()
+
+    sidebar.get_by_role("button", name="Sign out").click()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Sign in to Redraft")).to_be_visible()
+    page.wait_for_function(f"!document.cookie.includes('{SESSION_COOKIE}=')")  # the page clears it
+    context.add_cookies([cookie])  # and the old token, replayed, is revoked on the server
+    page.reload()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Sign in to Redraft")).to_be_visible()
+    context.close()
