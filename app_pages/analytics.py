@@ -15,7 +15,7 @@ from core.errors import RedraftError
 from core.learning import analytics
 from core.services import analytics as analytics_service
 from core.services import campaign_views
-from ui import agreement, charts
+from ui import agreement, cached, charts
 from ui.state import actor, engine, show_flashes
 from ui.text import md_escape
 
@@ -75,21 +75,22 @@ filters = analytics.Filters(
     until=until,
     simulated={"all": None, "people only": False, "simulated only": True}[sessions],
 )
-records = analytics_service.records(eng, me, filters)
-
-proposers = sorted({r.proposer for r in records if r.proposer})
+# the proposer filter's choices come from the records it filters: ask with the last choice, and again if
+# the widget no longer offers it
+asked = st.session_state.get("an_proposer")
+found = cached.analytics_summary(eng, me, filters, asked)
 with c2:
     proposer = st.selectbox(
-        "Proposer", [None, *proposers], format_func=lambda p: p or "All proposers", key="an_proposer"
+        "Proposer", [None, *found.proposers], format_func=lambda p: p or "All proposers", key="an_proposer"
     )
-if proposer:
-    records = analytics.filter_records(records, analytics.Filters(proposer=proposer))
+if proposer != asked:
+    found = cached.analytics_summary(eng, me, filters, proposer)
 
-if not records:
+if found.empty:
     st.info("No proposed edits match these filters yet. Revise a document, or run `python -m core simulate`.")
     st.stop()
 
-total = analytics.tally(records)
+total = found.total
 m = st.columns(5)
 m[0].metric("Edits proposed", f"{total['proposed']:,}")
 m[1].metric("Shown", f"{total['shown']:,}")
@@ -110,7 +111,7 @@ def download(rows: list[dict], name: str) -> None:
 
 
 def acceptance_chart(by: str, title: str, *, horizontal: bool = False, top: int | None = None) -> None:
-    rows = analytics.acceptance_by(records, by)
+    rows = found.acceptance[by]
     if top is not None:
         rows = sorted(rows, key=lambda r: -int(r["proposed"]))[:top]
     fig = charts.acceptance_figure(rows, by, title, horizontal=horizontal)
@@ -138,7 +139,7 @@ with tab_acc:
         acceptance_chart("proposer", "Acceptance by proposer")
 
 with tab_rounds:
-    per_depth = analytics.per_depth_summary(records)
+    per_depth = found.per_depth
     df = pd.DataFrame(per_depth)
     fig = go.Figure()
     fig.add_bar(x=df["depth"], y=df["shown_per_round"], name="shown")
@@ -149,15 +150,26 @@ with tab_rounds:
     fig.update_yaxes(title_text="edits per round")
     st.plotly_chart(fig, key="an_chart_rounds")
     download(per_depth, "edits-per-depth")
-    with st.expander("Every round"):
-        rounds_rows = analytics.edits_per_round(records)
-        st.dataframe(pd.DataFrame(rounds_rows), hide_index=True)
-        download(rounds_rows, "edits-per-round")
-    times = analytics.decision_times(records, "intent")
+    # thousands of rows: built only while the expander is open (a closed one still runs its body)
+    every_round = st.expander("Every round", key="an_every_round", on_change="rerun")
+    if every_round.open:
+        with every_round:
+            st.dataframe(pd.DataFrame(found.per_round), hide_index=True)
+            download(found.per_round, "edits-per-round")
+    times = found.times
     st.subheader("Time to decide")
     if times:
-        timed = [r.time_taken_ms / 1000 for r in records if r.decided and r.time_taken_ms is not None]
-        fig = px.histogram(x=timed, nbins=40, labels={"x": "seconds per decision"}, title="Seconds per decision")
+        bins = found.seconds
+        fig = go.Figure(
+            go.Bar(
+                x=[(b["start"] + b["end"]) / 2 for b in bins],
+                y=[b["count"] for b in bins],
+                width=[b["end"] - b["start"] for b in bins],
+                customdata=[[b["start"], b["end"]] for b in bins],
+                hovertemplate="%{customdata[0]:.1f}–%{customdata[1]:.1f} s: %{y:,} decisions<extra></extra>",
+            )
+        )
+        fig.update_layout(title="Seconds per decision", xaxis_title="seconds per decision", yaxis_title="decisions")
         st.plotly_chart(fig, key="an_chart_time")
         st.dataframe(pd.DataFrame(times), hide_index=True)
         download(times, "decision-times")
@@ -165,7 +177,7 @@ with tab_rounds:
         st.caption("No decision times recorded (simulated runs and imported logs have none).")
 
 with tab_hidden:
-    hidden = analytics.hidden_summary(records)
+    hidden = found.hidden
     if not hidden:
         st.info("Nothing was hidden: no muted rules or intents, and no edits below a person's threshold.")
     else:
@@ -185,7 +197,7 @@ with tab_hidden:
         download(hidden, "hidden")
 
 with tab_pref:
-    q = analytics.preference_quality(records)
+    q = found.preference
     if not q["n"]:
         st.info("No predictions yet: the preference model predicts once enough edits have been decided in a project.")
     else:
@@ -227,8 +239,7 @@ with tab_pref:
         download(q["calibration"], "calibration")
 
 with tab_sim:
-    sim_projects = sorted({r.project_id for r in records if r.simulated})
-    rows = analytics_service.distance_rows(eng, me, sim_projects)
+    rows = analytics_service.distance_rows(eng, me, found.simulated_projects)
     if not rows:
         st.info(
             "No simulated runs with references here. Try `python -m core simulate --corpus conll14 --documents 10`."

@@ -8,6 +8,7 @@ import streamlit as st
 from core.data.export import ExportFilters
 from core.errors import RedraftError
 from core.services import exports
+from ui import cached
 from ui.state import actor, engine, show_flashes
 from ui.text import md_escape
 
@@ -24,7 +25,7 @@ show_flashes()
 eng = engine()
 me = actor()
 
-options = exports.filter_options(eng, me)
+options = cached.export_options(eng, me)
 if me.reads_all_decisions:
     st.caption("As a researcher or admin you export everyone's decisions (narrow them with the filters).")
 else:
@@ -76,7 +77,7 @@ except RedraftError as exc:
 # --- counts and preview ------------------------------------------------------------------------------
 
 try:
-    found = exports.overview(eng, me, filters, 20)
+    found = cached.export_overview(eng, me, filters, 20)
 except RedraftError as exc:
     st.error(md_escape(str(exc)), icon=":material/error:")
     st.stop()
@@ -190,7 +191,7 @@ with r3_tab:
                 st.warning(md_escape(problem), icon=":material/warning:")
         except RedraftError as exc:
             st.error(md_escape(str(exc)), icon=":material/error:")
-    threads = exports.r3_threads(eng, me, filters)
+    threads = cached.r3_threads(eng, me, filters)
     st.write(f"{len(threads)} thread(s) match the filters above.")
     if st.button("Prepare R3 files", key="ex_r3_prepare", disabled=not threads, icon=":material/folder_zip:"):
         try:

@@ -10,12 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import RedraftError
-from core.learning import analytics
 from core.proposers.base import ALL_INTENTS
 from core.proposers.prompts import DEFAULT_PREFIXES
 from core.services import learning as learning_service
 from core.services import settings as settings_service
-from ui import protected_terms
+from ui import cached, protected_terms
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -35,8 +34,7 @@ project_id = st.selectbox(
 )
 
 may_mute_all = settings_service.may_mute_for_project(me, project_id)
-view = learning_service.learning_view(eng, me, project_id)
-records = view.records
+view, figures = cached.learning_view(eng, me, project_id)
 learning, threshold, mute_after = view.learning, view.threshold, view.auto_mute_after
 meta, fitted_at = view.meta, view.fitted_at
 
@@ -105,7 +103,7 @@ with st.container(border=True):
 # --- mutes ---------------------------------------------------------------------------------------
 
 mine, project_wide = view.own_mutes, view.project_mutes
-hidden_by_value = view.hidden_by_value()
+hidden_by_value = figures.hidden_by_value
 
 with st.container(border=True):
     st.subheader("Muted for you")
@@ -160,7 +158,7 @@ with st.container(border=True):
     st.subheader("How well Redraft predicts you")
     if st.button("Refit now", key="le_refit", icon=":material/refresh:"):
         act("Model refit.", learning_service.refit, project_id)
-    q = analytics.preference_quality(records)
+    q = figures.quality
     hold = meta.get("holdout") or {}
     c = st.columns(4)
     c[0].metric("Your decided edits", f"{view.own_decided:,}", help="Once per edit, by the decision that stands.")
@@ -187,7 +185,7 @@ with st.container(border=True):
         st.caption(f"Last fitted {fitted_at:%Y-%m-%d %H:%M} UTC. It is refitted when you start a round after deciding.")
 
     st.markdown("**Your acceptance by rule** (rules you reject most are muted first)")
-    rows = analytics.acceptance_by(records, "source")
+    rows = figures.by_source
     if rows:
         df = pd.DataFrame(rows)[
             ["source", "proposed", "shown", "hidden", "accepted", "modified", "rejected", "acceptance"]

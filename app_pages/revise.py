@@ -16,7 +16,8 @@ from core.proposers.base import ALL_INTENTS, DEFAULT_INTENTS, SpecData
 from core.proposers.registry import spec_fingerprint
 from core.revision.apply import RoundNotUnderReview
 from core.revision.rounds import DEFAULT_MAX_DEPTH, RoundSettings
-from core.services import downloads, learning, revision
+from core.services import downloads, learning, manual, revision
+from core.services import review as review_service
 from ui import protected_terms, review_widget
 from ui.pickers import DOC_PARAM, ROUND_PARAM, document_picker, linked_round, write_url
 from ui.state import actor, current_project_id, engine, flash, show_flashes
@@ -268,6 +269,40 @@ def hidden_panel(round_id: int) -> None:
                 st.rerun()
 
 
+def on_edit_text(round_id: int, seen_version_id: int, key: str) -> None:
+    try:
+        review_widget.sync_decisions(eng, me, round_id)  # what the browser queued goes in first
+        done = manual.edit_text(eng, me, round_id, st.session_state.get(key) or "", seen_version_id=seen_version_id)
+    except RedraftError as exc:
+        _refused(exc)
+        return
+    dropped = len(done.dropped)
+    flash(
+        f"Your change is saved as version #{done.version_id}; {done.kept} edit(s) of this round kept"
+        + (f", {dropped} dropped (you changed the text they would change)." if dropped else ".")
+    )
+
+
+def manual_edit_box(round_id: int, base_version_id: int) -> None:
+    """The writer changes the text by hand: a new version; the round's edits move with it or are dropped."""
+    with st.expander("Edit the text by hand", icon=":material/edit:"):
+        key = f"rv_manual_{round_id}_{base_version_id}"  # a new base (this or another tab) starts afresh
+        st.text_area(
+            "Your text",
+            value=review_service.round_view(eng, me, round_id).base_text,
+            key=key,
+            height=260,
+            help="The text this round's edits apply to. Edits on words you change are dropped; the others stay.",
+        )
+        st.button(
+            "Save my change",
+            icon=":material/save:",
+            key=f"rv_manual_save_{round_id}",
+            on_click=on_edit_text,
+            args=(round_id, base_version_id, key),
+        )
+
+
 def download_menu(label: str) -> None:
     title = titles.get(doc_id, "document")
     with st.popover(label, icon=":material/download:"):
@@ -318,6 +353,7 @@ if state.reviewing and thread is not None and rnd is not None:
         review_widget.mount_rerun_relay()  # outside the review's fragment: see review_widget
     review_panel(rnd.id, likely_first)
     hidden_panel(rnd.id)
+    manual_edit_box(rnd.id, rnd.base_version_id)
     with st.container(horizontal=True, vertical_alignment="center"):
         st.button(
             "Apply and continue",

@@ -105,7 +105,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(script: str, database_url: str, tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def start_server(
+    script: str, database_url: str, tmp: Path, env: dict[str, str], cwd: Path = REPO
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = (tmp / f"{Path(script).stem}.log").open("w")
     proc = subprocess.Popen(
@@ -114,7 +116,7 @@ def start_server(script: str, database_url: str, tmp: Path, env: dict[str, str])
             "--server.headless=true", "--server.address=127.0.0.1", f"--server.port={port}",
             "--server.fileWatcherType=none", "--browser.gatherUsageStats=false",
         ],
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, "DATABASE_URL": database_url, "REDRAFT_DATA_DIR": str(tmp), **env},
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from core.data.export_query import (
     thread_ids,
 )
 from core.data.export_rows import ROW_FIELDS, sentence_window
+from core.data.manual_rows import iter_manual_rows
 from core.errors import InputError
 
 # Imported by pages, services and benchmarks from here (they predate the split).
@@ -92,11 +94,11 @@ def export_log(
     path.parent.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as s:
         if fmt == "jsonl":
-            return ExportResult(path, fmt, write_jsonl(iter_decision_rows(s, filters), path))
+            return ExportResult(path, fmt, write_jsonl(log_rows(s, filters), path))
         if fmt == "csv":
-            return ExportResult(path, fmt, write_csv(iter_decision_rows(s, filters), path, ROW_FIELDS))
+            return ExportResult(path, fmt, write_csv(log_rows(s, filters), path, ROW_FIELDS))
         if fmt == "parquet":
-            return ExportResult(path, fmt, write_parquet(iter_decision_rows(s, filters), path))
+            return ExportResult(path, fmt, write_parquet(log_rows(s, filters), path))
         test_docs = split_documents(document_ids(s, filters), test_fraction, seed)
 
         def part(is_test: bool) -> Callable[[], Iterator[dict[str, Any]]]:
@@ -109,9 +111,14 @@ def export_log(
         return ExportResult(path, fmt, sum(counts.values()), counts)
 
 
+def log_rows(session: Session, filters: ExportFilters) -> Iterator[dict[str, Any]]:
+    """The edit log: every decision, then every change made by hand (action "manual")."""
+    return chain(iter_decision_rows(session, filters), iter_manual_rows(session, filters))
+
+
 def log_bytes(session: Session, filters: ExportFilters, fmt: str) -> bytes:
     """The log as bytes in jsonl or csv, for a download button (small exports; files for big ones)."""
-    rows = iter_decision_rows(session, filters)
+    rows = log_rows(session, filters)
     if fmt == "jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
         return "".join(dumps(r) + "\n" for r in rows).encode("utf-8")

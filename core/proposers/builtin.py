@@ -17,7 +17,7 @@ Spec params (all optional):
   disabled_rules: [...] or "A,B"        rule ids, categories or engine names, as for the request
   harper_rules: "trusted" | "all"       "all" also runs UNTRUSTED_HARPER_RULES beside lingotweaker
   chunk_chars: 2000                     text checked per engine call (progress is reported per chunk)
-  alternatives: "ranked"                order of a spelling rule's alternatives (core.proposers.builtin_choice):
+  alternatives: "ranked+vocabulary"     order of a spelling rule's alternatives (core.proposers.builtin_choice):
                                         "engine" as the engine gave them, "ranked" by frequency and edit
                                         distance, "ranked+vocabulary" also near vocabulary words
 """
@@ -60,7 +60,7 @@ UNTRUSTED_HARPER_RULES: frozenset[str] = frozenset({"SpellCheck"})
 SPELLING_RULES = ("MORFOLOGIK_RULE", "HUNSPELL_RULE", "SpellCheck")
 CASE_CATEGORIES = frozenset({"CASING", "Capitalization"})
 ALTERNATIVE_ORDERS = ("engine", "ranked", "ranked+vocabulary")
-DEFAULT_ALTERNATIVES = "ranked"
+DEFAULT_ALTERNATIVES = "ranked+vocabulary"
 
 _SUGGESTION_TAG = re.compile(r"</?suggestion>")
 

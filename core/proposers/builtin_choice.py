@@ -9,8 +9,9 @@ scored
 
 and the alternatives are ordered by score (equal scores keep the engine's order). With `vocabulary`
 the most frequent English words of the same length within two edits compete too (less
-GENERATED_PENALTY): that is how "thses" gets "these", which neither engine offers. Other rules keep
-their order (their authors wrote the fix for the context they matched).
+GENERATED_PENALTY): that is how "thses" gets "these", which neither engine offers; not when the
+engine's first guess is the same word in American spelling ("socialises": "socializes", never
+"socialists"). Other rules keep their order (their authors wrote the fix for the context they matched).
 
 Case follows the original for every rule: a lower-case alternative of a capitalised word is
 capitalised, and a correctly spelt all-capital word ("OK", an acronym) is not replaced by another
@@ -35,6 +36,12 @@ VOCABULARY_SIZE = 50_000  # most frequent English words searched for spelling ca
 MAX_GENERATED_DISTANCE = 2
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# British -> American spelling patterns, to tell a dialect variant from a typo
+_DIALECT = (
+    (re.compile(r"is(e[sd]?|ing|ation)"), r"iz\1"),
+    (re.compile(r"ys(e[sd]?|ing)"), r"yz\1"),
+    (re.compile(r"our"), "or"),
+)
 _lock = threading.Lock()
 
 
@@ -49,7 +56,9 @@ def _all_caps(word: str) -> bool:
 def fit_case(original: str, alternative: str, *, misspelt: bool = False) -> str | None:
     """The alternative in the original's case, or None where a correctly spelt all-capital word
     would become another all-capital word ("OK" -> "OKAY"; a misspelt one, "WOWII" -> "WWII", may)."""
-    if not misspelt and _all_caps(original) and _all_caps(alternative) and original.lower() != alternative.lower():
+    if alternative.lower() == original.lower():
+        return alternative  # a change of case only: the rule is about case
+    if not misspelt and _all_caps(original) and _all_caps(alternative):
         return None
     if original[:1].isupper() and alternative[:1].islower() and not _all_caps(original):
         return alternative[:1].upper() + alternative[1:]
@@ -73,6 +82,17 @@ def _cached_vocabulary() -> list[str]:
 def _vocabulary() -> list[str]:
     with _lock:  # built once (~1 s): concurrent first callers wait instead of building it twice
         return _cached_vocabulary()
+
+
+def dialect_variants(a: str, b: str) -> bool:
+    """The same word in British and American spelling ("socialises", "socializes")."""
+
+    def american(w: str) -> str:
+        for pattern, repl in _DIALECT:
+            w = pattern.sub(repl, w.lower())
+        return w
+
+    return a.lower() != b.lower() and american(a) == american(b)
 
 
 def spelling_candidates(word: str) -> list[str]:
@@ -120,7 +140,8 @@ def choose(
             enumerate(out), key=lambda ka: (-score(original, ka[1], engine_first=ka[1] == first), ka[0])
         )
     ]
-    if vocabulary:
+    # A word spelt for another dialect is no typo: only the engine's own spelling of it fits.
+    if vocabulary and not dialect_variants(original, first):
         best = _best_generated(original, {a.lower() for a in out})
         if best is not None and best[1] > score(original, out[0], engine_first=out[0] == first):
             out.insert(0, best[0])

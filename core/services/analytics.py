@@ -8,6 +8,7 @@ another person is refused).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -93,3 +94,48 @@ def distance_rows(engine: Engine, actor: Actor, project_ids: list[int]) -> list[
             for row in analytics.distance_by_round(texts, refs):
                 rows.append({"project": project.name if project else str(pid), **row})
     return rows
+
+
+@dataclass(frozen=True)
+class AnalyticsSummary:
+    """Everything the Analytics page draws, computed once from the records (the page may cache it)."""
+
+    proposers: list[str]  # proposer labels among the records, before the proposer filter
+    total: dict[str, object]
+    acceptance: dict[str, list[dict[str, object]]]  # by depth, intent, source, user, proposer
+    per_depth: list[dict[str, object]]
+    per_round: list[dict[str, Any]]
+    times: list[dict[str, object]]
+    seconds: list[dict[str, float]]  # histogram of seconds per timed decision (analytics.histogram)
+    hidden: list[dict[str, object]]
+    preference: dict[str, object]
+    simulated_projects: list[int]
+
+    @property
+    def empty(self) -> bool:
+        return not self.total["proposed"]
+
+
+ACCEPTANCE_BY = ("depth", "intent", "source", "user", "proposer")
+
+
+def summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None = None) -> AnalyticsSummary:
+    """The page's figures for the records matching the filters (and one proposer, if given)."""
+    found = records(engine, actor, filters)
+    proposers = sorted({r.proposer for r in found if r.proposer})
+    if proposer:
+        found = analytics.filter_records(found, Filters(proposer=proposer))
+    return AnalyticsSummary(
+        proposers=proposers,
+        total=analytics.tally(found),
+        acceptance={by: analytics.acceptance_by(found, by) for by in ACCEPTANCE_BY},
+        per_depth=analytics.per_depth_summary(found),
+        per_round=analytics.edits_per_round(found),
+        times=analytics.decision_times(found, "intent"),
+        seconds=analytics.histogram(
+            [r.time_taken_ms / 1000 for r in found if r.decided and r.time_taken_ms is not None]
+        ),
+        hidden=analytics.hidden_summary(found),
+        preference=analytics.preference_quality(found),
+        simulated_projects=sorted({r.project_id for r in found if r.simulated}),
+    )

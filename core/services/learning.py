@@ -105,7 +105,7 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
         profile = preference.get_profile(s, project_id, actor.user_id)
         mutes = muting.list_mutes(s, project_id, actor.user_id)
         records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=actor.user_id))
-        project_records = analytics.load_records(s, analytics.Filters(project_id=project_id))
+        seen_rules, seen_intents = analytics.seen_in_project(s, project_id)
         own = decisions.count_decided(s, project_ids=[project_id], user_ids=[actor.user_id]).decided
         everyone = decision_counts_in(s, actor, project_id).decided
     return LearningView(
@@ -116,8 +116,8 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
         fitted_at=profile.fitted_at,
         mutes=mutes,
         records=records,
-        seen_rules=sorted({r.source for r in project_records if r.source}),
-        seen_intents=sorted({r.intent for r in project_records if r.intent}),
+        seen_rules=seen_rules,
+        seen_intents=seen_intents,
         own_decided=own,
         project_decided=everyone,
     )
@@ -158,3 +158,20 @@ def refit(engine: Engine, actor: Actor, project_id: int) -> None:
     """Fit the person's preference model on the project's decisions now."""
     access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
     preference.refresh(engine, project_id, actor.user_id, force=True)
+
+
+@dataclass(frozen=True)
+class LearningFigures:
+    """What the Learning page computes from the person's records (the page caches it with the view)."""
+
+    hidden_by_value: dict[str, int]
+    quality: dict[str, Any]  # core.learning.analytics.preference_quality
+    by_source: list[dict[str, object]]  # acceptance per rule
+
+
+def learning_figures(view: LearningView) -> LearningFigures:
+    return LearningFigures(
+        hidden_by_value=view.hidden_by_value(),
+        quality=analytics.preference_quality(view.records),
+        by_source=analytics.acceptance_by(view.records, "source"),
+    )

@@ -35,6 +35,18 @@ def _segments(text: str, spans: list[tuple[int, int]]) -> list[str]:
     return out
 
 
+def _changed_term(text: str, start: int, end: int, before: str, after: str) -> str | None:
+    """The word an edit really changes: its old and new text's shared ends left out first, so
+    "However" -> "However," (a comma added) offers no word to protect, "GigaBERT" -> "Gilbert" does."""
+    head = 0
+    while head < min(len(before), len(after)) and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    return term_of_change(text, start + head, end - tail)
+
+
 def review_payload(
     view: RoundView,
     *,
@@ -76,7 +88,7 @@ def review_payload(
                 "p": r.predicted_accept,
                 "h": r.hidden_reason,
                 # the word a "Never change" button would protect (None: the edit alters no word)
-                "nt": term_of_change(view.base_text, r.start, r.end),
+                "nt": _changed_term(view.base_text, r.start, r.end, r.before, r.after),
             }
         )
     state = {

@@ -16,6 +16,7 @@ def fresh_app_resources():
     from ui.state import engine
 
     engine.clear()
+    st.cache_data.clear()  # summaries cached by ui.cached belong to the test that made them
     yield
     engine.clear()
     db.dispose_engines()

@@ -13,6 +13,7 @@ from core import db, documents
 from core.db import session_scope
 from core.learning import analytics, muting, preference
 from core.models import Mute, Project
+from core.revision import review, rounds, threads
 from core.training import simulate
 from tests.app.conftest import app_test, metric
 from tests.proposers_for_tests import ReplaceProposer
@@ -142,3 +143,26 @@ def test_analytics_charts_carry_counts_whole_depth_ticks_and_visible_zero_bars(a
     assert bar["text"][i].startswith("0% (n=") and bar["x"][i] > 0
     rounds = _figure(app, "an_chart_rounds")
     assert rounds["layout"]["xaxis"]["dtick"] == 1
+
+
+def test_cached_figures_follow_a_new_round_and_decision_at_once(app: AppTest) -> None:
+    """The page's summary is cached (ui.cached), keyed by the database watermark: a new round and a
+    decision show on the next run, not after the cache expires."""
+    app.switch_page("app_pages/analytics.py").run()
+    before = int(metric(app, "Edits proposed").replace(",", ""))
+    decided = int(metric(app, "Decided").replace(",", ""))
+    app.run()  # a rerun with nothing changed: served from the cache, same figures
+    assert int(metric(app, "Edits proposed").replace(",", "")) == before
+    engine = db.open_database()
+    with session_scope(engine) as s:
+        doc = documents.create_document(s, "Fresh", "Teh cat saw teh dog.")
+        user_id = documents.default_user(s).id
+        thread_id = threads.active_thread(s, doc.id, user_id).id
+    rnd = rounds.propose_round(engine, thread_id, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
+    with session_scope(engine) as s:
+        first = review.round_view(s, rnd.id, user_id).edits[0]
+        review.decide(s, first.row.id, user_id, "accept")
+    app.run()
+    assert not app.exception
+    assert int(metric(app, "Edits proposed").replace(",", "")) == before + 2
+    assert int(metric(app, "Decided").replace(",", "")) == decided + 1

@@ -5,17 +5,22 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import pytest
 from sqlmodel import select
 
 from core import access, documents, users
 from core.access import PermissionDenied
+from core.data.export import ExportFilters
 from core.db import session_scope
 from core.errors import ConflictError, InputError
 from core.models import Edit, HiddenKind, Round, Version, VersionOrigin
 from core.revision import apply, review, rounds, threads
 from core.revision.apply import RoundNotUnderReview
-from core.services import accounts, manual
+from core.services import accounts, downloads, exports, manual
 from core.services import review as review_service
 from tests.proposers_for_tests import ReplaceProposer
 
@@ -98,3 +103,24 @@ def test_only_the_thread_owner_edits_by_hand(engine, reviewing):
         manual.edit_text(engine, other, round_id, "Mine now.", seen_version_id=base_id)
     with session_scope(engine) as s:
         assert s.get(Round, round_id).base_version_id == base_id
+
+
+def test_a_change_by_hand_is_in_the_edit_log_and_the_exports(engine, reviewing):
+    doc_id, round_id, base_id, me, _ = reviewing
+    review_service.decide(engine, me, round_id, _view(engine, round_id, me.user_id).edits[0].row.id, "accept")
+    done = manual.edit_text(engine, me, round_id, TEXT.replace("noon", "midday"), seen_version_id=base_id)
+    log = [json.loads(x) for x in downloads.edit_log_bytes(engine, me, doc_id, "jsonl").decode().splitlines()]
+    assert [r["action"] for r in log] == ["accept", "manual"]
+    by_hand = log[1]
+    assert (by_hand["before"], by_hand["after"], by_hand["user_name"]) == ("noon", "midday", me.name)
+    assert (by_hand["base_version_id"], by_hand["result_version_id"]) == (base_id, done.version_id)
+    assert (by_hand["round_id"], by_hand["document_id"], by_hand["depth"]) == (round_id, doc_id, 1)
+    assert by_hand["sentence"] == "We recieve teh report untill noon."
+    assert TEXT[by_hand["start"] : by_hand["end"]] == "noon"
+    exported = list(csv.DictReader(io.StringIO(exports.log_bytes(engine, me, ExportFilters(), "csv").decode())))
+    assert [(r["action"], r["before"], r["after"]) for r in exported][-1] == ("manual", "noon", "midday")
+    # filters that only mean something for decisions leave it out; the TRL data never sees it
+    only = exports.log_bytes(engine, me, ExportFilters(actions=("accept",)), "jsonl").decode()
+    assert '"manual"' not in only
+    stands = exports.log_bytes(engine, me, ExportFilters(latest_only=True), "jsonl").decode()
+    assert '"manual"' not in stands

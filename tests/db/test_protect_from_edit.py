@@ -17,6 +17,7 @@ from core.proposers.base import ProposalRequest, ProposalResult, SpecData, Sugge
 from core.revision import review, rounds, threads
 from core.services import protected
 from core.services import review as review_service
+from core.services.review_payload import review_payload
 from core.text.terms import term_of_change
 from tests.proposers_for_tests import ReplaceProposer
 
@@ -129,3 +130,16 @@ def test_the_term_of_a_change():
     assert term_of_change(text, at("and"), at("and")) is None  # an insertion alters no word
     assert term_of_change(text, at(" ,x"), at(" ,x") + 2) is None  # spaces and punctuation only
     assert term_of_change(text, 5, 3) is None and term_of_change(text, 0, 999) is None
+
+
+def test_the_review_offers_the_word_an_edit_changes_and_none_for_punctuation(engine):
+    writer = _actor(engine, "nora")
+    with session_scope(engine) as s:
+        doc = documents.create_document(s, "Offer", TEXT).id
+    rnd = _round(engine, doc, writer, {"GigaBERT": "Gilbert", "easily": "easily,"})
+    with session_scope(engine) as s:
+        view = review.round_view(s, rnd, writer.user_id)
+    offered = {e["b"]: e["nt"] for e in review_payload(view, scope="s")["edits"]}
+    assert offered.pop("GigaBERT") == "GigaBERT"  # both occurrences
+    assert set(offered.values()) == {None}, offered  # a comma added changes no word
+    assert offered  # the comma edit is there

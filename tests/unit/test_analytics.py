@@ -215,3 +215,12 @@ def test_report_csv() -> None:
     assert lines[0] == "a,b,c"
     assert lines[1] == "1,0.123457,"
     assert lines[2] == "2,,2026-03-01T12:00:00+00:00"
+
+
+def test_histogram_counts_every_value_once_in_equal_bins() -> None:
+    values = [0.5, 1.0, 1.2, 9.9, 10.0]
+    bins = analytics.histogram(values, bins=4)
+    assert [b["count"] for b in bins] == [3, 0, 0, 2]  # the largest value falls in the last bin
+    assert bins[0]["start"] == 0.5 and bins[-1]["end"] == pytest.approx(10.0)
+    assert analytics.histogram([]) == []
+    assert [b["count"] for b in analytics.histogram([2.0, 2.0], bins=3)] == [2, 0, 0]  # one value: no division by 0

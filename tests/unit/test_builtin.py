@@ -219,6 +219,19 @@ def test_british_spelling():
     assert [s.replacement for s in propose(gb, text)] == ["centre"]
 
 
+def test_alternatives_param_orders_a_spelling_rules_guesses(builtin):
+    text = "We ran thses tests. It is OK."
+    engine = BuiltinProposer(SpecData(kind="builtin", params={"alternatives": "engine"}))
+    ranked = BuiltinProposer(SpecData(kind="builtin", params={"alternatives": "ranked"}))
+    first = {
+        name: {text[s.start : s.end]: s.replacement for s in propose(p, text)}
+        for name, p in (("engine", engine), ("ranked", ranked), ("default", builtin))
+    }
+    assert first["engine"] == {"thses": "theses", "OK": "OKAY"}  # the engines' own order
+    assert first["ranked"] == {"thses": "theses"}  # "OK" stays; "these" is no engine's guess
+    assert first["default"] == {"thses": "these"}  # ranked+vocabulary
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -229,6 +242,7 @@ def test_british_spelling():
         ({"harper_rules": "some"}, "harper_rules"),
         ({"chunk_chars": 0}, "chunk_chars"),
         ({"disabled_rules": 5}, "disabled_rules"),
+        ({"alternatives": "frequency"}, "alternatives must be one of engine, ranked, ranked\\+vocabulary"),
     ],
 )
 def test_bad_params_are_refused_with_a_reason(params, message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.proposers.builtin_choice import choose, fit_case, spelling_candidates
+from core.proposers.builtin_choice import choose, dialect_variants, fit_case, spelling_candidates
 
 
 def test_a_frequent_near_word_beats_the_engines_first_guess():
@@ -12,6 +12,12 @@ def test_a_frequent_near_word_beats_the_engines_first_guess():
     got = choose("thses", ("theses", "Thess", "Thies", "tases"), spelling=True, vocabulary=True)
     assert got[0] == "these"
     assert got[1:] == ("theses", "Thess", "Thies", "tases")  # the engine's guesses follow, ranked
+
+
+def test_a_british_spelling_gets_its_american_spelling_not_a_vocabulary_word():
+    # "socialists" is one edit from "socialises" and more frequent, but this is no typo
+    assert choose("socialises", ("socializes",), spelling=True, vocabulary=True) == ("socializes",)
+    assert choose("Colour", ("Color",), spelling=True, vocabulary=True) == ("Color",)
 
 
 def test_without_the_vocabulary_only_the_engines_guesses_are_ranked():
@@ -49,6 +55,7 @@ def test_a_capitalised_first_word_keeps_its_capital():
     assert got[0] == "These" and all(a[0].isupper() for a in got)
     assert fit_case("Teh", "the") == "The"
     assert fit_case("teh", "The") == "The"  # a proper noun offered for a lower-case word keeps its capital
+    assert choose("Spring", ("spring",)) == ("spring",)  # a change of case only is the rule's point
 
 
 def test_equal_scores_keep_the_engines_order():
@@ -72,6 +79,11 @@ def test_phrases_deletions_and_punctuation_keep_the_engines_order(original, alte
 
 def test_alternatives_equal_to_the_original_or_repeated_are_dropped():
     assert choose("Teh", ("the", "The", "Ten")) == ("The", "Ten")
+
+
+def test_dialect_variants():
+    assert dialect_variants("organisation", "organization") and dialect_variants("analysed", "analyzed")
+    assert not dialect_variants("thses", "theses") and not dialect_variants("colour", "colour")
 
 
 def test_spelling_candidates_are_same_length_words_within_two_edits():
