@@ -8,6 +8,8 @@ and every one of them asks the policy (a person who may not run campaigns here i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -35,7 +37,7 @@ if not campaign_views.page_access(eng, me).runs:
     st.stop()
 
 
-def _do(call, done: str | None = None) -> None:  # noqa: ANN001 - any service call without arguments
+def _do(call: Callable[[], object], done: str | None = None) -> None:
     """Run an action; its refusal is shown, never raised into the page."""
     try:
         call()
@@ -48,8 +50,13 @@ def _do(call, done: str | None = None) -> None:  # noqa: ANN001 - any service ca
 # --- creating ---------------------------------------------------------------------------------------------
 
 project_id = current_project_id()
-with st.expander("New campaign", icon=":material/add:", expanded=False):
+try:
     choices = campaign_views.create_choices(eng, me, project_id)
+except RedraftError:
+    choices = None  # runs campaigns elsewhere, not in this project: theirs are listed below
+
+
+def new_campaign_form(choices: campaign_views.CreateChoices) -> None:
     with st.form("cp_new", border=False):
         name = st.text_input("Name", max_chars=200)
         docs = st.multiselect("Documents", list(choices.documents), format_func=choices.documents.get)
@@ -92,6 +99,13 @@ with st.expander("New campaign", icon=":material/add:", expanded=False):
                 st.rerun()
             except RedraftError as exc:
                 st.error(md_escape(str(exc)))  # the form keeps what was typed
+
+
+with st.expander("New campaign", icon=":material/add:", expanded=False):
+    if choices is None:
+        st.caption("You do not run campaigns in this project.")
+    else:
+        new_campaign_form(choices)
 
 # --- choosing one -----------------------------------------------------------------------------------------
 
@@ -186,10 +200,25 @@ with t_gold:
                 args=(lambda uid=row["user_id"], p=not row["paused"]: campaigns.set_paused(eng, me, cid, uid, p),),
             )
 
+    gold_rows = campaign_views.gold_edits(eng, me, cid)
+    if gold_rows:
+        st.subheader("Known answers for gold edits")
+        edited = st.data_editor(
+            pd.DataFrame(gold_rows),
+            column_config={"answer": st.column_config.SelectboxColumn("answer", options=list(ACTIONS))},
+            disabled=["item_id", "edit_id", "before", "after"],
+            hide_index=True,
+            key="cp_gold_editor",
+        )
+        if st.button("Save known answers", key="cp_gold_save"):
+            rows_out = edited.to_dict("records")
+            _do(lambda: campaign_views.save_gold_answers(eng, me, rows_out), "Known answers saved.")
+            st.rerun()
+
 with t_assign:
-    choices = campaign_views.create_choices(eng, me, campaign.project_id)
+    invitable = campaign_views.create_choices(eng, me, campaign.project_id).people
     with st.form("cp_add", border=False):
-        add = st.multiselect("Add annotators", list(choices.people), format_func=choices.people.get)
+        add = st.multiselect("Add annotators", list(invitable), format_func=invitable.get)
         if st.form_submit_button("Add"):
             _do(lambda: campaigns.add_annotators(eng, me, cid, add), "Annotators added.")
             st.rerun()

@@ -56,6 +56,7 @@ from core.models import AssignmentStatus, CampaignAssignment, Decision, Role, id
 from core.revision import rounds, threads  # noqa: E402
 from core.services import accounts, campaigns  # noqa: E402
 from core.services import review as review_service  # noqa: E402
+from tests.browser.review_page import PASSWORD  # noqa: E402
 from tests.campaign_helpers import RULES, TEXT, Setup, make_campaign  # noqa: E402
 from tests.proposers_for_tests import ReplaceProposer  # noqa: E402
 
@@ -209,13 +210,15 @@ def part_load(url: str, args: argparse.Namespace, browser: Any) -> None:  # noqa
     engine = make_engine(url)
     migrate(engine)
     people = args.annotators + (2 if browser else 0)
-    setup = make_campaign(engine, docs=args.docs, annotators=people, overlap=args.overlap, prefix="load")
+    setup = make_campaign(
+        engine, docs=args.docs, annotators=people, overlap=args.overlap, prefix="load", password=PASSWORD
+    )
     sim = [a.user_id for a in setup.annotators[: args.annotators]]
     servers, pages = [], []
     tmp = Path(__import__("tempfile").mkdtemp())
     if browser:
         for n in range(2):
-            env = {"DATABASE_URL": url, "REDRAFT_WORKER": "external"}
+            env = {"DATABASE_URL": url, "REDRAFT_WORKER": "external", "REDRAFT_SIGNIN": "password"}
             servers.append(start_app(tmp / f"s{n}", env))
         pages = [annotator_tab(browser, srv, a.name) for srv, a in zip(servers, setup.annotators[-2:], strict=True)]
     deadline = time.monotonic() + args.seconds
@@ -269,13 +272,14 @@ def server_cpu(pid: int) -> float:
     return t.user + t.system
 
 
-def writer_round(engine: Any, text: str) -> None:  # noqa: ANN401
-    """A round under review on the local writer's own thread (the Revise page opens it)."""
+def writer_round(engine: Any, text: str, name: str) -> int:  # noqa: ANN401
+    """A writer with a round under review on their own thread (the Revise page opens it); their id."""
     with session_scope(engine) as s:
-        doc = documents.create_document(s, "Writer's own", text)
-        user_id = documents.default_user(s).id
-        thread_id = threads.active_thread(s, id_of(doc), user_id or 0).id
+        writer = users.create_user(s, name, Role.WRITER, PASSWORD)
+        doc = documents.create_document(s, "Writer's own", text, user_id=id_of(writer))
+        thread_id = threads.active_thread(s, id_of(doc), id_of(writer)).id
     rounds.propose_round(engine, thread_id or 0, rounds.RoundSettings(), proposer=ReplaceProposer(RULES))
+    return id_of(writer)
 
 
 def stored_by(engine: Any, user_id: int) -> int:  # noqa: ANN401
@@ -308,24 +312,28 @@ def part_capacity(url: str, size: int, browser: Any) -> dict[str, float]:  # noq
     from playwright.sync_api import expect
 
     from tests.browser.conftest import start_app, stop_app, wait_for_app
-    from tests.browser.review_page import annotator_tab, edits, open_revise
+    from tests.browser.review_page import annotator_tab, edits, sign_in
 
     engine = make_engine(url)
     migrate(engine)
-    setup = make_campaign(engine, docs=size // 100, annotators=1, overlap=1, prefix=f"cap{size}", text=BIG_TEXT)
-    writer_round(engine, BIG_TEXT)
+    setup = make_campaign(
+        engine, docs=size // 100, annotators=1, overlap=1, prefix=f"cap{size}", text=BIG_TEXT, password=PASSWORD
+    )
+    writer_id = writer_round(engine, BIG_TEXT, f"cap{size}-writer")
     tmp = Path(__import__("tempfile").mkdtemp())
-    srv = start_app(tmp, {"DATABASE_URL": url, "REDRAFT_WORKER": "external"})
+    srv = start_app(tmp, {"DATABASE_URL": url, "REDRAFT_WORKER": "external", "REDRAFT_SIGNIN": "password"})
     pid = srv.process.pid
     out: dict[str, float] = {}
     try:
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         writer = ctx.new_page()
         writer.set_default_timeout(30_000)
-        open_revise(writer, srv.url)
+        writer.goto(srv.url)
+        wait_for_app(writer)
+        sign_in(writer, f"cap{size}-writer")
+        writer.get_by_role("link", name="Revise").click()
+        wait_for_app(writer)
         expect(edits(writer).first).to_be_visible()
-        with read_scope(engine) as s:
-            writer_id = id_of(documents.default_user(s))
         out["writer decision"] = keys_cpu(writer, pid, 10, engine, writer_id)
         ctx.close()
 
@@ -455,6 +463,7 @@ def main() -> int:
     ap.add_argument("--period", type=float, default=2.0)
     ap.add_argument("--paced-seconds", type=float, default=20.0)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--parts", default="1,2,3,4", help="which parts to run")
     args = ap.parse_args()
     if "127.0.0.1" not in args.url and "localhost" not in args.url:
         ap.error("the load test runs against a PostgreSQL server on 127.0.0.1 only")
@@ -471,10 +480,12 @@ def main() -> int:
     started = time.perf_counter()
     print(f"PostgreSQL beside {args.url.rsplit('@', 1)[-1]}; this machine: {__import__('os').cpu_count()} CPUs")
     try:
-        with fresh_database(args.url) as url:
-            part_load(url, args, browser)
-        dispose_engines()
-        if browser is not None:
+        parts = set(args.parts.split(","))
+        if "1" in parts:
+            with fresh_database(args.url) as url:
+                part_load(url, args, browser)
+            dispose_engines()
+        if browser is not None and "2" in parts:
             print("\n## 2. Server CPU time with the review page open (Chromium, one session; psutil)")
             print("   size (shared edits) | writer decision (baseline) | annotator decision | ratio | Next | Finish"
                   " | decisions/s one process sustains")  # fmt: skip
@@ -487,11 +498,10 @@ def main() -> int:
                     f"{c['annotator decision'] / c['writer decision']:.2f} | {ms(c['Next'])} | {ms(c['Finish'])} | "
                     f"{1 / c['annotator decision']:.0f}"
                 )
-        print(
-            "\n## 3. In process, by campaign size (p50 / p95; 12 annotators each take, decide and finish one document)"
-        )
+        if "3" in parts:
+            print("\n## 3. In process, by campaign size (p50 / p95; 12 annotators each take, decide, finish one)")
         base: dict[str, float] = {}
-        for size in sizes:
+        for size in sizes if "3" in parts else []:
             with fresh_database(args.url) as url:
                 t = part_inprocess(url, size)
             dispose_engines()
@@ -501,6 +511,8 @@ def main() -> int:
                 base.setdefault(name, p50)
                 cells.append(f"{name} {ms(p50)} / {ms(pct(xs, 95))} (x{p50 / base[name]:.2f} of {sizes[0]})")
             print(f"   {size:>6} shared edits: " + "; ".join(cells))
+        if "4" not in parts:
+            return 0
         with fresh_database(args.url) as url:
             camp, own = part_paced(url, args.people, args.period, args.paced_seconds)
         dispose_engines()

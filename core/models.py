@@ -516,7 +516,8 @@ class CampaignItem(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
     document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
-    round_id: Optional[int] = Field(default=None, foreign_key="round.id", ondelete="SET NULL")
+    # indexed: every decision asks whether its round is a campaign's shared round
+    round_id: Optional[int] = Field(default=None, foreign_key="round.id", ondelete="SET NULL", index=True)
     status: str = Field(default=ItemStatus.PENDING)
     is_gold: bool = Field(default=False)
     # edit id (as a string: JSON keys) -> the known answer (accept | reject | modify)

@@ -42,12 +42,13 @@ def make_campaign(
     gold_docs: int = 0,
     prefix: str = "c",
     text: str = TEXT,
+    password: str | None = None,
     **settings: Any,  # noqa: ANN401
 ) -> Setup:
     register_test_kinds()
     with session_scope(engine) as s:
-        r = users.create_user(s, f"{prefix}-researcher", Role.RESEARCHER)
-        people = [users.create_user(s, f"{prefix}-ann{i}", Role.ANNOTATOR) for i in range(annotators)]
+        r = users.create_user(s, f"{prefix}-researcher", Role.RESEARCHER, password)
+        people = [users.create_user(s, f"{prefix}-ann{i}", Role.ANNOTATOR, password) for i in range(annotators)]
         project_id = id_of(documents.default_project(s))
         doc_ids = [id_of(documents.create_document(s, f"{prefix} doc {i}", text)) for i in range(docs + gold_docs)]
         researcher = access.actor_for(s, id_of(r))

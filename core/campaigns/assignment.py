@@ -93,6 +93,12 @@ def hold_for_round(session: Session, round_id: int, user_id: int, now: datetime 
     return Hold(*row) if row else None
 
 
+def runs_low(held: CampaignAssignment, minutes: int, now: datetime | None = None) -> bool:
+    """A reservation with under half its time left: worth extending (one write, not one per decision)."""
+    expires = held.expires_at
+    return expires is not None and expires - (now or utcnow()) < timedelta(minutes=minutes) / 2
+
+
 def extend(session: Session, assignment_id: int, minutes: int, now: datetime | None = None) -> bool:
     """Push a live reservation's expiry on (someone is working on it); False if it has expired."""
     now = now or utcnow()

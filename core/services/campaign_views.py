@@ -177,6 +177,31 @@ def gold_rows(engine: Engine, actor: Actor, view: Overview) -> list[dict[str, An
     return rows
 
 
+def gold_edits(engine: Engine, actor: Actor, campaign_id: int) -> list[dict[str, Any]]:
+    """Every gold document's edits with the known answer set so far ("" where none)."""
+    with read_scope(engine) as s:
+        campaigns.authorized(s, actor, campaign_id)
+        rows = []
+        for item in model.items(s, campaign_id):
+            if not item.is_gold or item.round_id is None:
+                continue
+            for e in s.exec(select(Edit).where(Edit.round_id == item.round_id).order_by(col(Edit.position))):
+                ans = item.gold_answers.get(str(e.id), "")
+                rows.append({"item_id": item.id, "edit_id": e.id, "before": e.before, "after": e.after, "answer": ans})
+    return rows
+
+
+def save_gold_answers(engine: Engine, actor: Actor, rows: list[dict[str, Any]]) -> int:
+    """Store the known answers of edited gold rows (blank ones are left unset); how many."""
+    by_item: dict[int, dict[int, str]] = {}
+    for row in rows:
+        if row.get("answer"):
+            by_item.setdefault(int(row["item_id"]), {})[int(row["edit_id"])] = str(row["answer"])
+    for item_id, answers in by_item.items():
+        campaigns.set_gold_answers(engine, actor, item_id, answers)
+    return sum(len(a) for a in by_item.values())
+
+
 def _edits(engine: Engine, ids: list[int]) -> dict[int, Edit]:
     if not ids:
         return {}

@@ -310,7 +310,8 @@ def finish_item(engine: Engine, actor: Actor, campaign_id: int, item_id: int) ->
 def check_campaign_round(session: Session, actor: Actor, round_id: int, *, write: bool) -> bool | None:
     """For core.services.review: None when the round is no campaign's shared round; else whether
     this person may see it (write False: they hold or finished it, or run campaigns) or decide on it
-    (write True: they hold it now — an expired reservation is refused; a live one is extended)."""
+    (write True: they hold it now — an expired reservation is refused; a live one with under half its
+    time left is extended)."""
     item = model.item_for_round(session, round_id)
     if item is None:
         return None
@@ -322,8 +323,9 @@ def check_campaign_round(session: Session, actor: Actor, round_id: int, *, write
         member = model.membership(session, item.campaign_id, actor.user_id)
         if member is not None and member.paused:
             return False
-        if hold.assignment.status == AssignmentStatus.RESERVED:
-            assignment.extend(session, id_of(hold.assignment), campaign.reservation_minutes)
+        held = hold.assignment
+        if held.status == AssignmentStatus.RESERVED and assignment.runs_low(held, campaign.reservation_minutes):
+            assignment.extend(session, id_of(held), campaign.reservation_minutes)
         return True
     if hold is not None:
         return True

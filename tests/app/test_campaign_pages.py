@@ -13,9 +13,10 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core import documents, specs, users
+from core.access import PermissionDenied
 from core.db import session_scope
 from core.models import CampaignAssignment, Role, id_of, utcnow
-from core.services import campaigns
+from core.services import accounts, campaigns
 from core.services import review as review_service
 from tests.app.conftest import app_test
 from tests.app.test_revise_page import rerun_until
@@ -189,3 +190,45 @@ def test_the_analytics_agreement_tab_shows_the_r3_sample_figures(app_engine):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Edits judged by 2+ people"] == "20"
     assert shown["Krippendorff's alpha (nominal)"] == "0.304" and shown["Full agreement"] == "70%"
+
+
+def test_known_answers_for_gold_edits_are_set_and_score_people(app_engine):
+    from core.services import campaign_views
+
+    setup = make_campaign(app_engine, docs=1, gold_docs=1, annotators=1, overlap=1, gold_every=1)
+    rows = campaign_views.gold_edits(app_engine, setup.researcher, setup.campaign_id)
+    assert len(rows) == 4 and {r["answer"] for r in rows} == {""}
+    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py").run()
+    assert not at.exception, at.exception
+    assert at.button(key="cp_gold_save")  # the editor is on the Quality tab
+    answers = [{**r, "answer": "accept" if n % 2 == 0 else "reject"} for n, r in enumerate(rows)]
+    assert campaign_views.save_gold_answers(app_engine, setup.researcher, answers) == 4
+    (ann,) = setup.annotators
+    work = campaigns.next_item(app_engine, ann, setup.campaign_id)
+    assert work is not None and work.gold  # every first document is gold
+    decide_all(app_engine, ann, work.round_id, "accept")
+    campaigns.finish_item(app_engine, ann, setup.campaign_id, work.item_id)
+    (score,) = campaigns.gold_scores(app_engine, setup.researcher, setup.campaign_id).values()
+    assert (score.correct, score.total) == (2, 4)
+    with pytest.raises(PermissionDenied):
+        campaign_views.gold_edits(app_engine, ann, setup.campaign_id)
+
+
+def test_the_navigation_shows_each_campaign_page_to_whom_the_policy_allows(app_engine):
+    from core.services import campaign_views
+
+    setup = make_campaign(app_engine, docs=1, annotators=1, overlap=1)
+    with session_scope(app_engine) as s:
+        writer = users.create_user(s, "wendy", Role.WRITER)
+        loose = users.create_user(s, "uninvited", Role.ANNOTATOR)
+        writer_id, loose_id = id_of(writer), id_of(loose)
+    people = {"researcher": setup.researcher, "annotator": setup.annotators[0]}
+    seen = {k: campaign_views.page_access(app_engine, a) for k, a in people.items()}
+    assert seen["researcher"].runs and not seen["annotator"].runs and seen["annotator"].annotates
+    assert campaign_views.page_access(app_engine, accounts.actor(app_engine, writer_id)) == campaign_views.PageAccess(
+        runs=False, annotates=False
+    )
+    # an annotator not invited yet still gets the page, which says so
+    at = as_user(app_test(), loose_id, "app_pages/annotate.py").run()
+    assert not at.exception, at.exception
+    assert any("not invited to any campaign" in i.value for i in at.info)

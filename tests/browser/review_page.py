@@ -191,8 +191,19 @@ def start_on_port(tmp: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("streamlit did not restart")
 
 
-def annotator_tab(browser: Browser, server: AppServer, name: str) -> Page:
-    """A new browser profile working as annotator `name` (no login: the sidebar's person), on the
+PASSWORD = "correct horse battery"  # people the campaign helpers make with `password=PASSWORD`
+
+
+def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
+    """The password sign-in form (a server started with REDRAFT_SIGNIN=password)."""
+    page.get_by_role("textbox", name="User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    wait_for_app(page)
+
+
+def annotator_tab(browser: Browser, server: AppServer, name: str, password: str = PASSWORD) -> Page:
+    """A new browser profile signed in as annotator `name` (a REDRAFT_SIGNIN=password server), on the
     Annotate page. Every address it requests is kept in `page.requests`."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
@@ -201,9 +212,7 @@ def annotator_tab(browser: Browser, server: AppServer, name: str) -> Page:
     page.on("request", lambda r: page.requests.append(r.url))  # type: ignore[attr-defined]
     page.goto(server.url)
     wait_for_app(page)
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
-    page.get_by_role("option", name=f"{name} (annotator)").click()
-    wait_for_app(page)
+    sign_in(page, name, password)
     page.get_by_role("link", name="Annotate").click()
     wait_for_app(page)
     return page

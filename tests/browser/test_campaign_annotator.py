@@ -16,7 +16,7 @@ from core.db import make_engine, migrate, session_scope
 from core.models import Decision
 from core.services import campaigns
 from tests.browser.conftest import AppServer, start_app, stop_app
-from tests.browser.review_page import annotator_tab, edit, edits, wait_saved
+from tests.browser.review_page import PASSWORD, annotator_tab, edit, edits, wait_saved
 from tests.campaign_helpers import make_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,7 +30,7 @@ GUIDELINES = (
 @pytest.fixture
 def server(tmp_path: Path, browser) -> Iterator[AppServer]:  # noqa: ANN001 - the session's Chromium
     # The campaign's proposals job runs in the test (its test proposer is registered here only).
-    app = start_app(tmp_path, {"REDRAFT_WORKER": "external"})
+    app = start_app(tmp_path, {"REDRAFT_WORKER": "external", "REDRAFT_SIGNIN": "password"})
     yield app
     stop_app(app)
 
@@ -48,7 +48,7 @@ def decisions_of(database_url: str, user_id: int) -> list[str]:
 def test_two_annotators_judge_the_same_edits_blind_with_the_keys(browser, server):
     engine = make_engine(server.database_url)
     migrate(engine)
-    setup = make_campaign(engine, docs=1, annotators=2, overlap=2, guidelines=GUIDELINES)
+    setup = make_campaign(engine, docs=1, annotators=2, overlap=2, guidelines=GUIDELINES, password=PASSWORD)
     first, second = setup.annotators
 
     page = annotator_tab(browser, server, first.name)
