@@ -119,165 +119,178 @@ def acceptance_chart(by: str, title: str, *, horizontal: bool = False, top: int 
     download(rows, f"acceptance-by-{by}")
 
 
+# only the open tab is computed and drawn (a closed tab still runs its body unless told)
 tab_acc, tab_rounds, tab_hidden, tab_pref, tab_sim, tab_agree = st.tabs(
-    ["Acceptance", "Rounds and time", "Hidden and muted", "Preference model", "Simulated runs", "Agreement"]
+    ["Acceptance", "Rounds and time", "Hidden and muted", "Preference model", "Simulated runs", "Agreement"],
+    key="an_tab",
+    on_change="rerun",
 )
 
 with tab_acc:
-    a, b = st.columns(2)
-    with a:
-        acceptance_chart("depth", "Acceptance by revision depth")
-    with b:
-        acceptance_chart("intent", "Acceptance by intent")
-    acceptance_chart(
-        "source", f"Acceptance by rule or model (top {TOP_RULES} by edits proposed)", horizontal=True, top=TOP_RULES
-    )
-    a, b = st.columns(2)
-    with a:
-        acceptance_chart("user", "Acceptance by person")
-    with b:
-        acceptance_chart("proposer", "Acceptance by proposer")
+    if tab_acc.open:
+        a, b = st.columns(2)
+        with a:
+            acceptance_chart("depth", "Acceptance by revision depth")
+        with b:
+            acceptance_chart("intent", "Acceptance by intent")
+        acceptance_chart(
+            "source", f"Acceptance by rule or model (top {TOP_RULES} by edits proposed)", horizontal=True, top=TOP_RULES
+        )
+        a, b = st.columns(2)
+        with a:
+            acceptance_chart("user", "Acceptance by person")
+        with b:
+            acceptance_chart("proposer", "Acceptance by proposer")
 
 with tab_rounds:
-    per_depth = found.per_depth
-    df = pd.DataFrame(per_depth)
-    fig = go.Figure()
-    fig.add_bar(x=df["depth"], y=df["shown_per_round"], name="shown")
-    fig.add_bar(x=df["depth"], y=df["proposed_per_round"] - df["shown_per_round"], name="hidden")
-    fig.add_scatter(x=df["depth"], y=df["accepted_per_round"], name="accepted", mode="lines+markers")
-    fig.update_layout(barmode="stack", title="Edits per round, by depth (mean)", margin=dict(t=40))
-    fig.update_xaxes(title_text="depth", **charts.integer_axis())
-    fig.update_yaxes(title_text="edits per round")
-    st.plotly_chart(fig, key="an_chart_rounds")
-    download(per_depth, "edits-per-depth")
-    # thousands of rows: built only while the expander is open (a closed one still runs its body)
-    every_round = st.expander("Every round", key="an_every_round", on_change="rerun")
-    if every_round.open:
-        with every_round:
-            st.dataframe(pd.DataFrame(found.per_round), hide_index=True)
-            download(found.per_round, "edits-per-round")
-    times = found.times
-    st.subheader("Time to decide")
-    if times:
-        bins = found.seconds
-        fig = go.Figure(
-            go.Bar(
-                x=[(b["start"] + b["end"]) / 2 for b in bins],
-                y=[b["count"] for b in bins],
-                width=[b["end"] - b["start"] for b in bins],
-                customdata=[[b["start"], b["end"]] for b in bins],
-                hovertemplate="%{customdata[0]:.1f}–%{customdata[1]:.1f} s: %{y:,} decisions<extra></extra>",
+    if tab_rounds.open:
+        per_depth = found.per_depth
+        df = pd.DataFrame(per_depth)
+        fig = go.Figure()
+        fig.add_bar(x=df["depth"], y=df["shown_per_round"], name="shown")
+        fig.add_bar(x=df["depth"], y=df["proposed_per_round"] - df["shown_per_round"], name="hidden")
+        fig.add_scatter(x=df["depth"], y=df["accepted_per_round"], name="accepted", mode="lines+markers")
+        fig.update_layout(barmode="stack", title="Edits per round, by depth (mean)", margin=dict(t=40))
+        fig.update_xaxes(title_text="depth", **charts.integer_axis())
+        fig.update_yaxes(title_text="edits per round")
+        st.plotly_chart(fig, key="an_chart_rounds")
+        download(per_depth, "edits-per-depth")
+        # thousands of rows: built only while the expander is open (a closed one still runs its body)
+        every_round = st.expander("Every round", key="an_every_round", on_change="rerun")
+        if every_round.open:
+            with every_round:
+                st.dataframe(pd.DataFrame(found.per_round), hide_index=True)
+                download(found.per_round, "edits-per-round")
+        times = found.times
+        st.subheader("Time to decide")
+        if times:
+            bins = found.seconds
+            fig = go.Figure(
+                go.Bar(
+                    x=[(b["start"] + b["end"]) / 2 for b in bins],
+                    y=[b["count"] for b in bins],
+                    width=[b["end"] - b["start"] for b in bins],
+                    customdata=[[b["start"], b["end"]] for b in bins],
+                    hovertemplate="%{customdata[0]:.1f}–%{customdata[1]:.1f} s: %{y:,} decisions<extra></extra>",
+                )
             )
-        )
-        fig.update_layout(title="Seconds per decision", xaxis_title="seconds per decision", yaxis_title="decisions")
-        st.plotly_chart(fig, key="an_chart_time")
-        st.dataframe(pd.DataFrame(times), hide_index=True)
-        download(times, "decision-times")
-    else:
-        st.caption("No decision times recorded (simulated runs and imported logs have none).")
+            fig.update_layout(title="Seconds per decision", xaxis_title="seconds per decision", yaxis_title="decisions")
+            st.plotly_chart(fig, key="an_chart_time")
+            st.dataframe(pd.DataFrame(times), hide_index=True)
+            download(times, "decision-times")
+        else:
+            st.caption("No decision times recorded (simulated runs and imported logs have none).")
 
 with tab_hidden:
-    hidden = found.hidden
-    if not hidden:
-        st.info("Nothing was hidden: no muted rules or intents, and no edits below a person's threshold.")
-    else:
-        df = pd.DataFrame(hidden)
-        df["what"] = df["reason"] + df["value"].map(lambda v: f": {v}" if v else "")
-        fig = px.bar(
-            df.iloc[::-1],
-            x="hidden",
-            y="what",
-            orientation="h",
-            hover_data=["shown_anyway", "accepted_anyway"],
-            title="Hidden edits by reason",
-        )
-        fig.update_layout(height=max(300, 24 * len(df)), yaxis_title=None, margin=dict(t=40))
-        st.plotly_chart(fig, key="an_chart_hidden")
-        st.caption("Shown anyway: hidden edits a person chose to look at and decided. Unmute on the Learning page.")
-        download(hidden, "hidden")
+    if tab_hidden.open:
+        hidden = found.hidden
+        if not hidden:
+            st.info("Nothing was hidden: no muted rules or intents, and no edits below a person's threshold.")
+        else:
+            df = pd.DataFrame(hidden)
+            df["what"] = df["reason"] + df["value"].map(lambda v: f": {v}" if v else "")
+            fig = px.bar(
+                df.iloc[::-1],
+                x="hidden",
+                y="what",
+                orientation="h",
+                hover_data=["shown_anyway", "accepted_anyway"],
+                title="Hidden edits by reason",
+            )
+            fig.update_layout(height=max(300, 24 * len(df)), yaxis_title=None, margin=dict(t=40))
+            st.plotly_chart(fig, key="an_chart_hidden")
+            st.caption("Shown anyway: hidden edits a person chose to look at and decided. Unmute on the Learning page.")
+            download(hidden, "hidden")
 
 with tab_pref:
-    q = found.preference
-    if not q["n"]:
-        st.info("No predictions yet: the preference model predicts once enough edits have been decided in a project.")
-    else:
-        c = st.columns(4)
-        c[0].metric("Predictions with a decision", f"{q['n']:,}")
-        c[1].metric(
-            "Accuracy", f"{q['accuracy']:.0%}", help=f"Always guessing the majority: {q['majority_accuracy']:.0%}"
-        )
-        c[2].metric(
-            "Brier score", f"{q['brier']:.3f}", help="Mean squared error of the predicted acceptance (lower is better)"
-        )
-        c[3].metric("Calibration error", f"{q['ece']:.3f}", help="Expected calibration error over 10 bins")
-        st.caption(
-            "Each prediction was made when its edit was proposed, before the person decided: these are held-out "
-            "figures. Hidden edits nobody looked at are not counted."
-        )
-        cal = pd.DataFrame(q["calibration"])
-        fig = go.Figure()
-        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(dash="dot", color="gray"))
-        fig.add_scatter(
-            x=cal["predicted"],
-            y=cal["observed"],
-            mode="lines+markers",
-            name="model",
-            text=cal["count"],
-            hovertemplate="predicted %{x:.0%}<br>accepted %{y:.0%}<br>n=%{text} edits",
-        )
-        fig.update_layout(
-            title="Calibration: predicted vs actual acceptance",
-            xaxis_title="predicted",
-            yaxis_title="accepted",
-            xaxis_range=[0, 1],
-            yaxis_range=[0, 1],
-            xaxis_tickformat=".0%",
-            yaxis_tickformat=".0%",
-            margin=dict(t=40),
-        )
-        st.plotly_chart(fig, key="an_chart_calibration")
-        download(q["calibration"], "calibration")
+    if tab_pref.open:
+        q = found.preference
+        if not q["n"]:
+            st.info(
+                "No predictions yet: the preference model predicts once enough edits have been decided in a project."
+            )
+        else:
+            c = st.columns(4)
+            c[0].metric("Predictions with a decision", f"{q['n']:,}")
+            c[1].metric(
+                "Accuracy", f"{q['accuracy']:.0%}", help=f"Always guessing the majority: {q['majority_accuracy']:.0%}"
+            )
+            c[2].metric(
+                "Brier score",
+                f"{q['brier']:.3f}",
+                help="Mean squared error of the predicted acceptance (lower is better)",
+            )
+            c[3].metric("Calibration error", f"{q['ece']:.3f}", help="Expected calibration error over 10 bins")
+            st.caption(
+                "Each prediction was made when its edit was proposed, before the person decided: these are held-out "
+                "figures. Hidden edits nobody looked at are not counted."
+            )
+            cal = pd.DataFrame(q["calibration"])
+            fig = go.Figure()
+            fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(dash="dot", color="gray"))
+            fig.add_scatter(
+                x=cal["predicted"],
+                y=cal["observed"],
+                mode="lines+markers",
+                name="model",
+                text=cal["count"],
+                hovertemplate="predicted %{x:.0%}<br>accepted %{y:.0%}<br>n=%{text} edits",
+            )
+            fig.update_layout(
+                title="Calibration: predicted vs actual acceptance",
+                xaxis_title="predicted",
+                yaxis_title="accepted",
+                xaxis_range=[0, 1],
+                yaxis_range=[0, 1],
+                xaxis_tickformat=".0%",
+                yaxis_tickformat=".0%",
+                margin=dict(t=40),
+            )
+            st.plotly_chart(fig, key="an_chart_calibration")
+            download(q["calibration"], "calibration")
 
 with tab_sim:
-    rows = analytics_service.distance_rows(eng, me, found.simulated_projects)
-    if not rows:
-        st.info(
-            "No simulated runs with references here. Try `python -m core simulate --corpus conll14 --documents 10`."
-        )
-    else:
-        df = pd.DataFrame(rows)
-        fig = px.line(
-            df,
-            x="depth",
-            y="mean_distance",
-            color="project",
-            markers=True,
-            title="Token edit distance to the reference, by depth (mean per document)",
-        )
-        fig.update_xaxes(**charts.integer_axis())
-        fig.update_layout(legend=dict(orientation="h", y=-0.3), margin=dict(t=40))
-        st.plotly_chart(fig, key="an_chart_distance")
-        download(rows, "distance-to-reference")
+    if tab_sim.open:
+        rows = analytics_service.distance_rows(eng, me, found.simulated_projects)
+        if not rows:
+            st.info(
+                "No simulated runs with references here. Try `python -m core simulate --corpus conll14 --documents 10`."
+            )
+        else:
+            df = pd.DataFrame(rows)
+            fig = px.line(
+                df,
+                x="depth",
+                y="mean_distance",
+                color="project",
+                markers=True,
+                title="Token edit distance to the reference, by depth (mean per document)",
+            )
+            fig.update_xaxes(**charts.integer_axis())
+            fig.update_layout(legend=dict(orientation="h", y=-0.3), margin=dict(t=40))
+            st.plotly_chart(fig, key="an_chart_distance")
+            download(rows, "distance-to-reference")
 
 with tab_agree:
-    # Several people on the same edits: a campaign's shared rounds, or the edits people's own threads have
-    # in common (imported R3 logs: depth-1 edits are the same for every annotator of a document).
-    if not options.everyone:
-        st.info("Agreement compares several people's decisions: researchers and admins see it.")
-    else:
-        runs = campaign_views.run_campaigns(eng, me)
-        source = st.selectbox(
-            "Edits",
-            [None, *runs],
-            format_func=lambda c: (
-                "Matched edits in people's own threads (imported logs)" if c is None else f"Campaign: {runs[c]}"
-            ),
-            key="an_agree_source",
-        )
-        try:
-            report = campaign_views.agreement_report(
-                eng, me, campaign_id=source, project_id=project_id, document_id=document_id
+    if tab_agree.open:
+        # Several people on the same edits: a campaign's shared rounds, or the edits people's own threads have
+        # in common (imported R3 logs: depth-1 edits are the same for every annotator of a document).
+        if not options.everyone:
+            st.info("Agreement compares several people's decisions: researchers and admins see it.")
+        else:
+            runs = campaign_views.run_campaigns(eng, me)
+            source = st.selectbox(
+                "Edits",
+                [None, *runs],
+                format_func=lambda c: (
+                    "Matched edits in people's own threads (imported logs)" if c is None else f"Campaign: {runs[c]}"
+                ),
+                key="an_agree_source",
             )
-            agreement.show(report, key="an_agree")
-        except RedraftError as exc:
-            st.info(md_escape(str(exc)))
+            try:
+                report = campaign_views.agreement_report(
+                    eng, me, campaign_id=source, project_id=project_id, document_id=document_id
+                )
+                agreement.show(report, key="an_agree")
+            except RedraftError as exc:
+                st.info(md_escape(str(exc)))

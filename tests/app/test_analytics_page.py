@@ -62,12 +62,15 @@ def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
         sim_on = s.exec(select(Project).where(Project.name == "sim on")).one().id
     assert metric(app, "Edits proposed") == f"{everything['proposed']:,}"
     assert metric(app, "Decided") == f"{everything['decided']:,}"
-    charts = app.get("plotly_chart")
-    assert len(charts) >= 7  # depth, intent, rule, person, proposer, rounds, calibration, distance
-    downloads = app.get("download_button")
-    assert len(downloads) >= 7
+    # only the open tab is drawn: acceptance by depth, intent, rule, person, proposer
+    assert len(app.get("plotly_chart")) == 5 and len(app.get("download_button")) == 5
+    assert not [m for m in app.metric if m.label == "Predictions with a decision"]
+    open_tab(app, "Preference model")
+    (calibration,) = app.get("plotly_chart")  # the acceptance charts are gone with their tab
+    assert "an_chart_calibration" in calibration.proto.id
     # the preference model predicted the later documents of the learning run
     assert int(metric(app, "Predictions with a decision")) > 0
+    open_tab(app, "Acceptance")
     # filter to one project: the counts follow
     app.selectbox(key="an_project").set_value(sim_on).run()
     assert not app.exception
@@ -119,6 +122,13 @@ def test_learning_page_unmute_settings_and_project_mutes(app: AppTest) -> None:
         assert muting.list_mutes(s, sim_on, None) == []
 
 
+def open_tab(app: AppTest, name: str) -> None:
+    """Select an Analytics tab, as a click on it does (the page draws only the open tab)."""
+    app.session_state["an_tab"] = name
+    app.run()
+    assert not app.exception
+
+
 def _figure(app: AppTest, key: str) -> dict:
     """The Plotly figure JSON of the chart with this key."""
     return json.loads(next(c for c in app.get("plotly_chart") if key in c.proto.id).proto.spec)
@@ -141,6 +151,7 @@ def test_analytics_charts_carry_counts_whole_depth_ticks_and_visible_zero_bars(a
     (bar,) = rules["data"]
     i = list(bar["y"]).index("test:sunny")
     assert bar["text"][i].startswith("0% (n=") and bar["x"][i] > 0
+    open_tab(app, "Rounds and time")
     rounds = _figure(app, "an_chart_rounds")
     assert rounds["layout"]["xaxis"]["dtick"] == 1
 
