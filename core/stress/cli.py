@@ -1,6 +1,5 @@
 """The CLI beside the app: warm `python -m core` processes whose commands land amid the sessions."""
 
-
 from __future__ import annotations
 
 import contextlib

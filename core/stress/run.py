@@ -1,6 +1,5 @@
 """An app-equivalent process (sessions, twins, the in-process worker) and the whole run."""
 
-
 from __future__ import annotations
 
 import multiprocessing as mp

@@ -1,6 +1,5 @@
 """The verdict: the database checked against what every client was told."""
 
-
 from __future__ import annotations
 
 import statistics

@@ -1,6 +1,5 @@
 """The workload: what each simulated browser session and twin does, and what it was told."""
 
-
 from __future__ import annotations
 
 import random

@@ -24,7 +24,7 @@ TEXT = "We evaluate GigaBERT, mBERT and XLM-R on the genQA benchmark. Thses resu
     ("feedback", "want"),
     [
         (FEEDBACK, TERMS),
-        ("Please do not touch \"New York Times\" or the citations; never rename Smith.", ["New York Times", "Smith"]),
+        ('Please do not touch "New York Times" or the citations; never rename Smith.', ["New York Times", "Smith"]),
         ("Keep 'arXiv:2101.00001' as it is", ["arXiv:2101.00001"]),
         ("Leave the BERT-base results alone. Fix the rest.", ["BERT-base"]),
         ("keep it formal", []),
