@@ -1,14 +1,18 @@
-"""A second baseline for bench/page_load.py: the app's own shell (page config, the database, the person
-switcher in the sidebar: what app.py runs before every page) around two pages holding only a title.
-Against it, a page's ratio is what the page itself costs."""
+"""A second baseline for bench/page_load.py: the app's own shell (page config, the database, the sign-in
+check and the sidebar caption, which pages the person may see: what app.py runs before every page) around
+two pages holding only a title. Against it, a page's ratio is what the page itself costs."""
 
 import streamlit as st
 
-from ui.state import actor, engine, user_switcher
+from core.services import campaign_views
+from ui.signin import signed_in_user, who_caption
+from ui.state import actor, engine
 
 st.set_page_config(page_title="Redraft", page_icon=":material/edit_note:", layout="wide")
 engine()
-user_switcher()
+signed_in_user()
+who_caption()
+campaign_views.page_access(engine(), actor())
 
 
 def page_a() -> None:
