@@ -307,11 +307,13 @@ def finish_item(engine: Engine, actor: Actor, campaign_id: int, item_id: int) ->
         return out
 
 
-def check_campaign_round(session: Session, actor: Actor, round_id: int, *, write: bool) -> bool | None:
+def check_campaign_round(
+    session: Session, actor: Actor, round_id: int, *, write: bool, extend: bool = True
+) -> bool | None:
     """For core.services.review: None when the round is no campaign's shared round; else whether
     this person may see it (write False: they hold or finished it, or run campaigns) or decide on it
     (write True: they hold it now — an expired reservation is refused; a live one with under half its
-    time left is extended)."""
+    time left is extended, unless `extend` is False: a check in a read-only transaction)."""
     item = model.item_for_round(session, round_id)
     if item is None:
         return None
@@ -324,7 +326,8 @@ def check_campaign_round(session: Session, actor: Actor, round_id: int, *, write
         if member is not None and member.paused:
             return False
         held = hold.assignment
-        if held.status == AssignmentStatus.RESERVED and assignment.runs_low(held, campaign.reservation_minutes):
+        live = held.status == AssignmentStatus.RESERVED
+        if extend and live and assignment.runs_low(held, campaign.reservation_minutes):
             assignment.extend(session, id_of(held), campaign.reservation_minutes)
         return True
     if hold is not None:

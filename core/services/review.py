@@ -36,10 +36,11 @@ MAX_KEY_CHARS = 100
 RESULTS_KEPT = 20_000
 
 
-def _check_round(session: Any, actor: Actor, round_id: int, *, write: bool = False) -> None:  # noqa: ANN401
+def _check_round(session: Any, actor: Actor, round_id: int, *, write: bool = False, extend: bool = True) -> None:  # noqa: ANN401
     """May this person see (or, `write`, decide on) this round: their own thread's, or a campaign's
-    shared round they hold (core.services.campaigns; blind: they still see only their decisions)."""
-    shared = campaigns.check_campaign_round(session, actor, round_id, write=write)
+    shared round they hold (core.services.campaigns; blind: they still see only their decisions).
+    `extend` False keeps a campaign check read-only (the decisions' own checks extend the reservation)."""
+    shared = campaigns.check_campaign_round(session, actor, round_id, write=write, extend=extend)
     if shared is None:
         action = access.Action.THREAD_DECIDE if write else access.Action.THREAD_READ
         access.authorize_round(session, actor, action, round_id)
@@ -191,8 +192,8 @@ def sync_outbox(
     todo = [it for it in items if isinstance(it, dict) and it.get("k") not in memo]
     if todo:
         try:
-            with session_scope(engine) as s:  # a write: a campaign reservation is extended
-                _check_round(s, actor, round_id, write=True)  # the items are decisions
+            with read_scope(engine) as s:  # the items are decisions; each one's store extends a reservation
+                _check_round(s, actor, round_id, write=True, extend=False)
         except RedraftError as exc:
             for item in todo:
                 key, _ = check_item(item)
