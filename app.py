@@ -4,10 +4,11 @@ import streamlit as st
 
 from core.services import campaign_views
 from ui.signin import signed_in_user, who_caption
-from ui.state import actor, engine
+from ui.state import actor, begin_run, engine
 
 st.set_page_config(page_title="Redraft", page_icon=":material/edit_note:", layout="wide")
 
+begin_run()
 engine()  # open (and migrate) the database before any page runs
 signed_in_user()  # local mode: the local admin; password / OIDC: the sign-in page until signed in
 who_caption()

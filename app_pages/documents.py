@@ -9,6 +9,7 @@ from core.access import Action
 from core.errors import RedraftError
 from core.files import SUPPORTED_EXTENSIONS
 from core.services import documents, history
+from ui import cached
 from ui.pickers import DOC_PARAM
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
@@ -104,7 +105,8 @@ show_duplicates()
 
 st.divider()
 st.subheader("Your documents")
-rows = documents.list_documents(eng, me, project_id)
+listed = cached.document_list(eng, me, project_id)
+rows = listed.rows
 
 if not rows:
     st.info("No documents yet: paste text or upload a file above.", icon=":material/info:")
@@ -126,22 +128,11 @@ def _pick_row(table_key: str, shown: tuple[int, ...]) -> None:
         st.session_state.pop("document_id", None)
 
 
-table = [
-    {
-        "ID": r.id,
-        "Title": r.title,
-        "File": r.source_filename or "",
-        "Versions": r.versions,
-        "Characters": r.characters,
-        "Updated": r.updated_at,
-    }
-    for r in rows
-]
 # A new table (key) whenever the order changes, its highlighted row set to the selected document.
 order_sig = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:12]
 table_key = f"doc_table_{order_sig}"
 st.dataframe(
-    table,
+    listed.table,
     key=table_key,
     on_select=functools.partial(_pick_row, table_key, tuple(ids)),
     selection_mode="single-row",

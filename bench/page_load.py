@@ -5,14 +5,16 @@
     python -m bench.page_load --app-dir /tmp/old-checkout   # the same, serving another checkout's app
 
 A fresh SQLite database is seeded (bench/page_seed.py: bulk inserts) and `streamlit run` servers start
-on 127.0.0.1, one after the other: the baseline (bench/empty_pages.py: two pages holding only a title),
+on 127.0.0.1, all three at once: the baseline (bench/empty_pages.py: two pages holding only a title),
 a second baseline (bench/shell_pages.py: the same two pages inside the app's own shell, what app.py runs
 before every page, so a page's own cost shows apart from the shell's) and the app (app.py). Chromium
 (Debian's, through Playwright) clicks each page's link in the sidebar, in turn, for `--visits` rounds;
-the baselines' two pages are switched as many times. The figure is measured in the
-page: from the click event's timestamp to the first frame in which the target page's title is shown and the
-script run has ended (Streamlit's `data-test-script-state` is notRunning). The first visit of
-each page in a fresh server (imports, cold caches) is reported apart from the median of the later ones.
+before each of the app's switches, each baseline switches once (between its two pages, each in its own
+browser tab), so a moment of load on the shared machine weighs on the page and its baselines alike.
+The figure is measured in the page: from the click event's timestamp to the first
+frame in which the target page's title is shown and the script run has ended (Streamlit's
+`data-test-script-state` is notRunning). The first visit of each page in a fresh server (imports, cold
+caches) is reported apart from the median of the later ones.
 
 Goal (issue 13): every page within 3x of the empty page, Analytics within 5x.
 """
@@ -73,17 +75,35 @@ def switch(page, title: str) -> float:  # noqa: ANN001 - a Playwright page
     return float(ms)
 
 
-def measure(browser, url: str, pages: list[str], visits: int) -> dict[str, list[float]]:  # noqa: ANN001
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(300_000)
-    page.goto(url)
-    wait_idle(page)
-    page.evaluate(INSTRUMENT)
-    times: dict[str, list[float]] = {p: [] for p in pages}
+class Tab:
+    """One server's app in its own browser page, switching between the titles it is given."""
+
+    def __init__(self, browser, url: str) -> None:  # noqa: ANN001 - a Playwright browser
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.page.set_default_timeout(300_000)
+        self.page.goto(url)
+        wait_idle(self.page)
+        self.page.evaluate(INSTRUMENT)
+
+    def switch(self, title: str) -> float:
+        self.page.bring_to_front()
+        return switch(self.page, title)
+
+
+def measure(browser, urls: dict[str, str], visits: int) -> dict[str, list[float]]:  # noqa: ANN001
+    """Interleaved: before each switch to one of the app's pages, one switch in each baseline, so the
+    load of the shared machine at that moment weighs on the page and on its baselines alike."""
+    tabs = {name: Tab(browser, url) for name, url in urls.items()}
+    times: dict[str, list[float]] = {p: [] for p in (*PAGES, "empty_pages", "shell_pages")}
+    flip = 0
     for _ in range(visits):
-        for title in pages[1:] + pages[:1]:  # the landing page last: its first switch is a real one too
-            times[title].append(switch(page, title))
-    page.close()
+        for title in PAGES[1:] + PAGES[:1]:  # the landing page last: its first switch is a real one too
+            for base in ("empty_pages", "shell_pages"):
+                times[base].append(tabs[base].switch(("Empty A", "Empty B")[flip % 2]))
+            flip += 1
+            times[title].append(tabs["app"].switch(title))
+    for tab in tabs.values():
+        tab.page.close()
     return times
 
 
@@ -108,20 +128,24 @@ def main() -> int:
             print(f"seeded {args.documents:,} documents, {n:,} decisions in {took:.0f} s", flush=True)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            baselines = {}
-            for name in ("empty_pages", "shell_pages"):
-                base, base_url = start_server(str(REPO / f"bench/{name}.py"), url, tmp, {}, cwd=args.app_dir)
-                try:
-                    switched = measure(browser, base_url, ["Empty A", "Empty B"], args.visits * len(PAGES) // 2 + 1)
-                finally:
-                    stop(base)
-                baselines[name] = statistics.median(switched["Empty A"][1:] + switched["Empty B"][1:])
-            app, app_url = start_server("app.py", url, tmp, {}, cwd=args.app_dir)
+            servers, urls = [], {}
             try:
-                times = measure(browser, app_url, list(PAGES), args.visits + 1)
+                # the baselines are this checkout's; the app is the one --app-dir names
+                scripts = {
+                    "empty_pages": REPO / "bench/empty_pages.py",
+                    "shell_pages": REPO / "bench/shell_pages.py",
+                    "app": args.app_dir / "app.py",
+                }
+                for name, script in scripts.items():
+                    proc, urls[name] = start_server(str(script), url, tmp, {}, cwd=args.app_dir)
+                    servers.append(proc)
+                times = measure(browser, urls, args.visits + 1)
             finally:
-                stop(app)
+                for proc in servers:
+                    stop(proc)
             browser.close()
+        # the baselines' first switches (fresh servers) are left out, as the pages' first visits are
+        baselines = {name: statistics.median(times[name][len(PAGES) :]) for name in ("empty_pages", "shell_pages")}
 
     base_ms, shell_ms = baselines["empty_pages"], baselines["shell_pages"]
     print(f"\nempty page (baseline): median {base_ms:.0f} ms; the app's shell around an empty page: {shell_ms:.0f} ms")

@@ -6,9 +6,10 @@ import streamlit as st
 
 from core.services import campaign_views
 from ui.signin import signed_in_user, who_caption
-from ui.state import actor, engine
+from ui.state import actor, begin_run, engine
 
 st.set_page_config(page_title="Redraft", page_icon=":material/edit_note:", layout="wide")
+begin_run()
 engine()
 signed_in_user()
 who_caption()

@@ -6,16 +6,20 @@ bounds memory and what no watermark sees. Keyed by the person too: what one may 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
+import pyarrow as pa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.access import Actor
 from core.data.export import ExportFilters
+from core.documents import DocumentSummary
 from core.learning.analytics import Filters
-from core.services import analytics, exports, freshness, learning
+from core.services import analytics, documents, exports, freshness, learning
 
 TTL_S = 60
 ENTRIES = 32
@@ -106,3 +110,48 @@ def _r3_threads(
 
 def r3_threads(engine: Engine, actor: Actor, filters: ExportFilters) -> list[int]:
     return _r3_threads(engine, actor, who(actor), filters, _mark(engine))
+
+
+@dataclass(frozen=True)
+class DocumentList:
+    """A project's documents as the pickers and the Documents table show them; shared read-only
+    between runs (cache_resource: no copy per run), so every part is immutable."""
+
+    rows: tuple[DocumentSummary, ...]
+    titles: Mapping[int, str]  # by id, in list order
+    labels: Mapping[int, str]  # unique per document: title, id and date
+    table: pa.Table  # the Documents page's table, ready for st.dataframe
+
+
+def document_label(doc: DocumentSummary) -> str:
+    """Unique among documents: two with the same title differ by id (and usually by date)."""
+    return f"{doc.title} · #{doc.id} · {doc.created_at:%Y-%m-%d}"
+
+
+def _table(rows: tuple[DocumentSummary, ...]) -> pa.Table:
+    return pa.table(
+        {
+            "ID": pa.array([r.id for r in rows], pa.int64()),
+            "Title": pa.array([r.title for r in rows], pa.string()),
+            "File": pa.array([r.source_filename or "" for r in rows], pa.string()),
+            "Versions": pa.array([r.versions for r in rows], pa.int64()),
+            "Characters": pa.array([r.characters for r in rows], pa.int64()),
+            "Updated": pa.array([r.updated_at for r in rows], pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
+@st.cache_resource(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
+def _documents(_engine: Engine, _actor: Actor, key: tuple[Any, ...], project_id: int, mark: Any) -> DocumentList:  # noqa: ANN401
+    rows = tuple(documents.list_documents(_engine, _actor, project_id))
+    return DocumentList(
+        rows=rows,
+        titles=MappingProxyType({r.id: r.title for r in rows}),
+        labels=MappingProxyType({r.id: document_label(r) for r in rows}),
+        table=_table(rows),
+    )
+
+
+def document_list(engine: Engine, actor: Actor, project_id: int) -> DocumentList:
+    """The project's documents, most recently changed first (a rename or a new version moves one up)."""
+    return _documents(engine, actor, who(actor), project_id, _mark(engine))

@@ -7,11 +7,12 @@ when the URL names none (the sidebar's page links drop query parameters).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.documents import DocumentSummary
-from core.services import documents
+from ui import cached
 from ui.state import actor, current_project_id
 
 DOC_PARAM = "doc"
@@ -48,12 +49,7 @@ def unlink_round() -> None:
     st.session_state[UNLINKED] = True
 
 
-def document_label(doc: DocumentSummary) -> str:
-    """Unique among documents: two with the same title differ by id (and usually by date)."""
-    return f"{doc.title} · #{doc.id} · {doc.created_at:%Y-%m-%d}"
-
-
-def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -> tuple[int, dict[int, str]]:
+def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -> tuple[int, Mapping[int, str]]:
     """A "Document" selectbox over the current project's documents; returns the picked id and titles by id.
 
     Stops the page with a hint when the project has no documents. The document comes from the URL
@@ -61,15 +57,14 @@ def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -
     are unique (a selectbox keeps its value as the label: two equal labels are one option). The page
     writes the URL (write_url) once it knows everything it names.
     """
-    docs = documents.list_documents(eng, actor(), current_project_id())
-    if not docs:
+    docs = cached.document_list(eng, actor(), current_project_id())
+    if not docs.rows:
         st.info("No documents yet: create one on the Documents page first.", icon=":material/info:")
         if link_to_documents:
             st.page_link("app_pages/documents.py", label="Go to Documents", icon=":material/description:")
         st.stop()
 
-    titles = {d.id: d.title for d in docs}
-    labels = {d.id: document_label(d) for d in docs}
+    titles, labels = docs.titles, docs.labels
     picked = st.session_state.pop(PICKED, None)
     wanted = picked if picked is not None else url_int(DOC_PARAM)
     if wanted in titles:
@@ -81,7 +76,7 @@ def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -
             icon=":material/link_off:",
         )
     if st.session_state.get("document_id") not in titles:
-        st.session_state.document_id = docs[0].id
+        st.session_state.document_id = docs.rows[0].id
     if st.session_state.get(key) != st.session_state.document_id:
         st.session_state[key] = st.session_state.document_id
 

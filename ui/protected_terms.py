@@ -14,8 +14,8 @@ from core.access import Actor
 from core.errors import RedraftError
 from core.proposers.base import SpecData
 from core.proposers.feedback_use import describe_feedback_use
-from core.services import documents as document_service
 from core.services import protected
+from ui import cached
 from ui.state import flash
 from ui.text import md_escape
 
@@ -93,10 +93,10 @@ def learning_section(engine: Engine, actor: Actor, project_id: int) -> None:
             on_click=_remove,
             args=(engine, actor, t.id, t.term),
         )
-    docs = document_service.list_documents(engine, actor, project_id)
-    if not docs:
+    docs = cached.document_list(engine, actor, project_id)
+    if not docs.rows:
         return
-    labels = {d.id: f"{d.title} (#{d.id})" for d in docs}
+    labels = docs.labels
     choices = [0, *labels]  # 0: the whole project (a document id is never 0)
     with st.form("pt_add", border=False, clear_on_submit=True):
         c1, c2, c3 = st.columns([4, 4, 2], vertical_alignment="bottom")
@@ -113,7 +113,7 @@ def learning_section(engine: Engine, actor: Actor, project_id: int) -> None:
             scope = "project" if not place else "document"
             try:
                 protected.protect_term(
-                    engine, actor, document_id=place or docs[0].id, term=term, scope=scope, source="learning"
+                    engine, actor, document_id=place or docs.rows[0].id, term=term, scope=scope, source="learning"
                 )
                 flash(f"Protected {term.strip()}.")
                 st.rerun()

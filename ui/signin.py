@@ -19,7 +19,7 @@ from core.errors import RedraftError
 from core.joining import NotInvited
 from core.services import accounts
 from core.signin import SESSION_COOKIE, SESSION_DAYS, SignInMode, TooManyAttempts, sign_in_mode
-from ui.state import engine
+from ui.state import actor, engine
 from ui.text import md_escape
 
 # Writes (or clears) the session cookie from the page: Streamlit has no server-side cookie API. A
@@ -172,6 +172,6 @@ def _oidc_user() -> None:
 
 def who_caption() -> None:
     """Who is working, in the sidebar (plain text: names are not Markdown)."""
-    me = accounts.actor(engine(), st.session_state.user_id)
+    me = actor()
     label = "Local mode" if mode() is SignInMode.LOCAL else "Signed in as"
     st.sidebar.caption(f"{label}: {md_escape(me.name)} ({me.role})")

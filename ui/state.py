@@ -6,6 +6,7 @@ import threading
 
 import streamlit as st
 from sqlalchemy.engine import Engine
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from core.access import Actor
 from core.services import accounts, worker
@@ -28,9 +29,28 @@ def _worker(url: str) -> threading.Event | None:
     return worker.start_threads(worker.open_app_database(url))
 
 
+_RUN_ACTOR = "_run_actor"  # (user id, Actor) read in this full run
+
+
+def begin_run() -> None:
+    """app.py, first: the signed-in person is read from the database once per run, not by every widget
+    that asks. Each run reads afresh, so a role taken away holds from the next click."""
+    st.session_state[_RUN_ACTOR] = None
+
+
 def actor() -> Actor:
     """The signed-in person, as the services take them."""
-    return accounts.actor(engine(), current_user_id())
+    user_id = current_user_id()
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:  # a fragment's rerun: app.py did not begin it
+        return accounts.actor(engine(), user_id)
+    memo = st.session_state.get(_RUN_ACTOR, False)
+    if memo is False:  # no begin_run (a page run on its own): nothing to reuse
+        return accounts.actor(engine(), user_id)
+    if memo is None or memo[0] != user_id:
+        memo = (user_id, accounts.actor(engine(), user_id))
+        st.session_state[_RUN_ACTOR] = memo
+    return memo[1]
 
 
 def current_user_id() -> int:
