@@ -97,23 +97,28 @@ st.caption(
     + (", duplicates dropped." if dedupe else ".")
 )
 if summary.rows:
-    t1, t2, t3 = st.columns(3)
-    t1.dataframe({"action": list(summary.by_action), "decisions": list(summary.by_action.values())}, hide_index=True)
-    t2.dataframe({"intent": list(summary.by_intent), "decisions": list(summary.by_intent.values())}, hide_index=True)
-    t3.dataframe(
-        {"depth": [str(d) for d in summary.by_depth], "decisions": list(summary.by_depth.values())}, hide_index=True
+    # one line per breakdown, in one element: three tables cost the page more to draw than they tell
+    breakdowns = {"By action": summary.by_action, "By intent": summary.by_intent, "By round depth": summary.by_depth}
+    st.markdown(
+        "  \n".join(
+            f"**{name}:** " + " · ".join(f"{md_escape(str(key))} {n:,}" for key, n in counts.items())
+            for name, counts in breakdowns.items()
+        )
     )
-    st.markdown("**Preview** (first 20 rows)")
-    st.dataframe([{k: r[k] for k in PREVIEW_COLUMNS} for r in rows], hide_index=True, key="ex_preview")
+    # the preview is drawn only while open (a closed expander still runs its body unless told)
+    preview = st.expander("Preview (the first 20 rows)", key="ex_preview_open", on_change="rerun")
+    if preview.open:
+        with preview:
+            st.dataframe([{k: r[k] for k in PREVIEW_COLUMNS} for r in rows], hide_index=True, key="ex_preview")
 else:
     st.info("No decisions match these filters.", icon=":material/filter_alt_off:")
 
 # --- downloads -----------------------------------------------------------------------------------------
 
 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-log_tab, trl_tab, r3_tab = st.tabs(["Decision log", "Training data (TRL)", "R3 logs"])
 
-with log_tab:
+
+def decision_log() -> None:
     fmt_names = {"hf": "Hugging Face DatasetDict (on the server)"}
     fmt = st.radio(
         "Format", ["jsonl", "csv", "parquet", "hf"], horizontal=True, key="ex_fmt",
@@ -143,7 +148,8 @@ with log_tab:
             except RedraftError as exc:
                 st.error(md_escape(str(exc)), icon=":material/error:")
 
-with trl_tab:
+
+def training_data() -> None:
     st.caption(
         "Datasets in TRL's field names, split into train and test by document. Prompts follow the proposer "
         "that made each edit (CoEdIT instructions for seq2seq models and rules, chat messages for chat models)."
@@ -175,7 +181,8 @@ with trl_tab:
             mime="application/zip", key="ex_trl_download", type="primary", icon=":material/download:",
         )  # fmt: skip
 
-with r3_tab:
+
+def r3_logs() -> None:
     st.caption("R3 / IteraTeR interaction logs: whole-session files or one file per round (JSON or JSON Lines).")
     uploads = st.file_uploader("Import R3 logs", type=["json", "jsonl"], accept_multiple_files=True, key="ex_r3_up")
     if st.button("Import", key="ex_r3_import", disabled=not uploads, icon=":material/upload:"):
@@ -203,3 +210,11 @@ with r3_tab:
             "Download R3 logs (.zip)", st.session_state.ex_r3, file_name=f"r3-{stamp}.zip", mime="application/zip",
             key="ex_r3_download", icon=":material/download:",
         )  # fmt: skip
+
+
+# only the open tab is drawn (a closed tab still runs its body unless told)
+log_tab, trl_tab, r3_tab = st.tabs(["Decision log", "Training data (TRL)", "R3 logs"], key="ex_tab", on_change="rerun")
+for tab, draw in ((log_tab, decision_log), (trl_tab, training_data), (r3_tab, r3_logs)):
+    if tab.open:
+        with tab:
+            draw()

@@ -56,8 +56,9 @@ def act(label: str, fn: Callable[..., object], *args: object, **kwargs: object) 
 
 # --- settings ------------------------------------------------------------------------------------
 
-with st.container(border=True):
-    st.subheader("Your settings")
+
+def your_settings() -> None:
+    """Learning on or off, the prediction threshold and automatic muting."""
     with st.form("le_settings", border=False):
         new_learning = st.toggle(
             "Learn from my decisions",
@@ -100,12 +101,15 @@ with st.container(border=True):
                 embeddings=new_embeddings,
             )
 
-# --- mutes ---------------------------------------------------------------------------------------
 
-mine, project_wide = view.own_mutes, view.project_mutes
-hidden_by_value = figures.hidden_by_value
+# --- mutes -------------------------------------------------------------------------------------
 
-with st.container(border=True):
+
+def mutes() -> None:
+    """The person's mutes and the project's: what each hides, unmute, mute a rule or intent."""
+    mine, project_wide = view.own_mutes, view.project_mutes
+    hidden_by_value = figures.hidden_by_value
+
     st.subheader("Muted for you")
     if not mine:
         st.caption("Nothing muted. A rule you keep rejecting is muted automatically; you can also mute one below.")
@@ -139,7 +143,6 @@ with st.container(border=True):
             for_everyone=scope_all,
         )
 
-with st.container(border=True):
     st.subheader("Muted for the whole project")
     if not project_wide:
         st.caption("Nothing." + ("" if may_mute_all else " Only an admin can mute for everyone."))
@@ -149,12 +152,12 @@ with st.container(border=True):
         if may_mute_all and c2.button("Unmute", key=f"le_unmute_{m.id}", icon=":material/volume_up:"):
             act(f"Unmuted {m.kind} {md_escape(m.value)} for the project.", learning_service.unmute, m.id)
 
-with st.container(border=True):
-    protected_terms.learning_section(eng, me, project_id)
 
 # --- the model -----------------------------------------------------------------------------------
 
-with st.container(border=True):
+
+def predictions() -> None:
+    """How well the preference model predicts the person, and their acceptance by rule."""
     st.subheader("How well Redraft predicts you")
     if st.button("Refit now", key="le_refit", icon=":material/refresh:"):
         act("Model refit.", learning_service.refit, project_id)
@@ -195,10 +198,12 @@ with st.container(border=True):
     else:
         st.caption("No decisions in this project yet.")
 
+
 # --- project settings (admins) -------------------------------------------------------------------
 
-with st.container(border=True):
-    st.subheader("Rules and instructions for the project")
+
+def project_rules() -> None:
+    """The project's switched-off rules and per-intent instructions (admins change them)."""
     current_settings = settings_service.project_settings_of(eng, me, project_id)
     may_configure = settings_service.may_change(me, project_id)
     switched_off, prefixes = current_settings.disabled_rules, current_settings.prefixes
@@ -211,7 +216,7 @@ with st.container(border=True):
         st.text("Rules switched off: " + (", ".join(switched_off) or "none"))
         for intent in ALL_INTENTS:
             st.text(f"Instruction for {intent}: {prefixes.get(intent, DEFAULT_PREFIXES.get(intent, ''))}")
-        st.stop()
+        return
     with st.form("le_project_settings", border=False):
         rules_text = st.text_area(
             "Rules switched off (one rule id or category per line)",
@@ -236,3 +241,17 @@ with st.container(border=True):
                 disabled=rules_text.splitlines(),
                 prefixes=changed,
             )
+
+
+# One tab drawn at a time (a closed tab still runs its body unless told): the page opens at once.
+SECTIONS = {
+    "Your settings": your_settings,
+    "Muted": mutes,
+    "Protected terms": lambda: protected_terms.learning_section(eng, me, project_id),
+    "Predictions": predictions,
+    "Project rules": project_rules,
+}
+for tab, draw in zip(st.tabs(list(SECTIONS), key="le_tab", on_change="rerun"), SECTIONS.values(), strict=True):
+    if tab.open:
+        with tab:
+            draw()

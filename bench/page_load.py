@@ -86,7 +86,7 @@ class Tab:
         self.page.evaluate(INSTRUMENT)
 
     def switch(self, title: str) -> float:
-        self.page.bring_to_front()
+        # (headless Chromium keeps every page visible: no bring_to_front, which would repaint the page)
         return switch(self.page, title)
 
 

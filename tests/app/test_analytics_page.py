@@ -91,12 +91,17 @@ def test_learning_page_unmute_settings_and_project_mutes(app: AppTest) -> None:
     app.switch_page("app_pages/learning.py").run()
     assert not app.exception
     assert app.title[0].value == "Learning"
+    assert not any("COMMA_COMPOUND_SENTENCE" in m.value for m in app.markdown)  # only the open tab is drawn
+    app.session_state["le_tab"] = "Muted"  # as a click on the tab does
+    app.run()
     assert any("COMMA_COMPOUND_SENTENCE" in m.value for m in app.markdown)
     app.button(key=f"le_unmute_{mine_id}").click().run()
     assert not app.exception
     with session_scope(db.open_database()) as s:
         assert not s.get(Mute, mine_id).active
     # settings: a higher threshold, automatic muting after 5
+    app.session_state["le_tab"] = "Your settings"
+    app.run()
     app.slider(key="le_threshold").set_value(0.25)
     app.number_input(key="le_mute_after").set_value(5)
     app.button[[b.label for b in app.button].index("Save")].click().run()
@@ -108,6 +113,8 @@ def test_learning_page_unmute_settings_and_project_mutes(app: AppTest) -> None:
     with session_scope(db.open_database()) as s:
         sim_on = s.exec(select(Project).where(Project.name == "sim on")).one().id
     app.selectbox(key="le_project").set_value(sim_on).run()
+    app.session_state["le_tab"] = "Muted"
+    app.run()
     app.selectbox(key="le_mute_kind").set_value("intent").run()
     assert app.selectbox(key="le_mute_value_intent").options == ["fluency"]
     app.checkbox(key="le_mute_all").check()

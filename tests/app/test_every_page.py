@@ -12,6 +12,8 @@ from tests.conftest import REPO
 from tests.proposers_for_tests import ReplaceProposer
 
 PAGES = re.findall(r'st\.Page\("(app_pages/[a-z_]+\.py)"', (REPO / "app.py").read_text())
+# pages whose tabs are drawn only while open: each tab is opened in turn (as a click on it does)
+LAZY_TABS = {"app_pages/analytics.py": "an_tab", "app_pages/learning.py": "le_tab", "app_pages/export.py": "ex_tab"}
 
 
 def test_every_page_file_is_registered():
@@ -42,3 +44,13 @@ def test_page_runs_with_a_revised_document(app_engine, page):
     at = app_test()
     at.switch_page(page).run()
     assert not at.exception, at.exception
+    if page in LAZY_TABS:
+        labels = [t.label for t in at.tabs]
+        assert len(labels) >= 3
+        for label in labels:
+            at.session_state[LAZY_TABS[page]] = label
+            at.run()
+            assert not at.exception, (label, at.exception)
+            (opened,) = [t for t in at.tabs if t.label == label]
+            assert len(opened.children) > 0, label  # the open tab is drawn, the others are not
+            assert all(not t.children for t in at.tabs if t.label != label), label

@@ -32,7 +32,11 @@ def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
     assert not app.exception
     assert app.title[0].value == "Export"
     assert (metric(app, "Decided edits"), metric(app, "Documents"), metric(app, "People")) == ("48", "3", "1")
-    preview = app.dataframe[3].value  # after the three count tables
+    assert "**By action:** accept" in app.markdown[0].value  # the breakdowns, one line each
+    assert not app.dataframe  # the preview is drawn only once opened
+    app.session_state["ex_preview_open"] = True  # as a click on the expander does
+    app.run()
+    preview = app.dataframe[0].value
     assert len(preview) == 20 and set(preview["action"]) <= {"accept", "reject"}
     app.multiselect(key="ex_depths").select(3).run()
     assert metric(app, "Decided edits") == "9"
@@ -47,6 +51,9 @@ def test_export_page_prepares_downloads(app: AppTest) -> None:
     assert not app.exception
     fmt, data = app.session_state["ex_bytes"]
     assert fmt == "csv" and data.decode("utf-8").count("\n") > 48  # header + 48 rows (some hold newlines)
+    assert all(r.key != "ex_trl_kind" for r in app.radio)  # only the open tab is drawn
+    app.session_state["ex_tab"] = "Training data (TRL)"  # as a click on the tab does
+    app.run()
     app.radio(key="ex_trl_kind").set_value("dpo").run()
     app.button(key="ex_trl_build").click().run()
     assert not app.exception
@@ -61,6 +68,8 @@ def test_export_page_r3_files(app: AppTest) -> None:
     import zipfile
 
     app.switch_page("app_pages/export.py").run()
+    app.session_state["ex_tab"] = "R3 logs"
+    app.run()
     app.button(key="ex_r3_prepare").click().run()
     assert not app.exception
     names = zipfile.ZipFile(io.BytesIO(app.session_state["ex_r3"])).namelist()

@@ -46,6 +46,8 @@ def test_learning_page_lists_adds_and_removes_terms(app_engine):
     at = app_test()
     at.switch_page("app_pages/learning.py").run()
     assert not at.exception
+    at.session_state["le_tab"] = "Protected terms"  # as a click on the tab does
+    at.run()
     at.text_input(key="pt_add_term").set_value("GigaBERT")
     at.selectbox(key="pt_add_where").set_value(0)  # the whole project (the local user is an admin)
     at.button[[b.label for b in at.button].index("Protect")].click().run()

@@ -141,6 +141,7 @@ def test_annotator_sees_only_their_own_and_no_admin_controls(browser, oidc_app):
     go(page, "Models")
     expect(page.get_by_text("Add a proposer")).to_have_count(0)
     go(page, "Learning")
+    page.get_by_role("tab", name="Project rules").click()
     expect(page.get_by_role("button", name="Save project settings")).to_have_count(0)
     expect(page.get_by_text("Only an admin can change them.")).to_be_visible()
 
@@ -181,6 +182,7 @@ def test_admin_gets_people_and_every_control(browser, oidc_app):
     go(page, "Models")
     expect(page.get_by_text("Add a proposer (a model or a server)")).to_be_visible()
     go(page, "Learning")
+    page.get_by_role("tab", name="Project rules").click()
     expect(page.get_by_role("button", name="Save project settings")).to_be_visible()
     go(page, "History")
     expect(page.get_by_text("Only the document's owner or an admin restores")).to_have_count(0)
