@@ -21,6 +21,16 @@ from ui.text import md_escape
 
 TOP_RULES = 25
 
+# One breakdown drawn at a time: five Plotly charts made the page slow to open (each costs the browser
+# about as much as an empty page); the chosen one is remembered for the session.
+BREAKDOWNS = {
+    "depth": ("revision depth", {}),
+    "intent": ("intent", {}),
+    "source": (f"rule or model (top {TOP_RULES} by edits proposed)", {"horizontal": True, "top": TOP_RULES}),
+    "user": ("person", {}),
+    "proposer": ("proposer", {}),
+}
+
 st.title("Analytics")
 show_flashes()
 eng = engine()
@@ -128,19 +138,16 @@ tab_acc, tab_rounds, tab_hidden, tab_pref, tab_sim, tab_agree = st.tabs(
 
 with tab_acc:
     if tab_acc.open:
-        a, b = st.columns(2)
-        with a:
-            acceptance_chart("depth", "Acceptance by revision depth")
-        with b:
-            acceptance_chart("intent", "Acceptance by intent")
-        acceptance_chart(
-            "source", f"Acceptance by rule or model (top {TOP_RULES} by edits proposed)", horizontal=True, top=TOP_RULES
+        by = st.segmented_control(
+            "Acceptance by",
+            list(BREAKDOWNS),
+            default="depth",
+            required=True,
+            format_func=lambda b: BREAKDOWNS[b][0].split(" (")[0],
+            key="an_by",
         )
-        a, b = st.columns(2)
-        with a:
-            acceptance_chart("user", "Acceptance by person")
-        with b:
-            acceptance_chart("proposer", "Acceptance by proposer")
+        label, options = BREAKDOWNS[by]
+        acceptance_chart(by, f"Acceptance by {label}", **options)
 
 with tab_rounds:
     if tab_rounds.open:

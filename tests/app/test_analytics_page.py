@@ -62,8 +62,12 @@ def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
         sim_on = s.exec(select(Project).where(Project.name == "sim on")).one().id
     assert metric(app, "Edits proposed") == f"{everything['proposed']:,}"
     assert metric(app, "Decided") == f"{everything['decided']:,}"
-    # only the open tab is drawn: acceptance by depth, intent, rule, person, proposer
-    assert len(app.get("plotly_chart")) == 5 and len(app.get("download_button")) == 5
+    # only the open tab is drawn, and in it the chosen breakdown: depth, intent, rule, person or proposer
+    for by in ("depth", "intent", "source", "user", "proposer"):
+        app.button_group(key="an_by").set_value(by).run()
+        (chart,) = app.get("plotly_chart")
+        assert f"an_chart_{by}" in chart.proto.id and len(app.get("download_button")) == 1
+    app.button_group(key="an_by").set_value("depth").run()
     assert not [m for m in app.metric if m.label == "Predictions with a decision"]
     open_tab(app, "Preference model")
     (calibration,) = app.get("plotly_chart")  # the acceptance charts are gone with their tab
@@ -153,6 +157,9 @@ def test_analytics_charts_carry_counts_whole_depth_ticks_and_visible_zero_bars(a
     assert list(bar["x"]) == [r["depth"] for r in rows]
     assert [f"n={r['decided']:,}" in t for r, t in zip(rows, bar["text"], strict=True)] == [True] * len(rows)
     assert all(f"n={r['decided']:,}" in h for r, h in zip(rows, bar["hovertext"], strict=True))
+    assert len(app.get("plotly_chart")) == 1  # one breakdown drawn at a time
+    app.button_group(key="an_by").set_value("source").run()
+    assert not app.exception
     # "sunny" -> "bright" is never in the reference: its rule's bar is 0%, drawn and labelled
     rules = _figure(app, "an_chart_source")
     (bar,) = rules["data"]
