@@ -16,6 +16,7 @@ from core.learning import analytics
 from core.services import analytics as analytics_service
 from core.services import campaign_views
 from ui import agreement, cached, charts
+from ui.pickers import recent_first
 from ui.state import actor, engine, show_flashes
 from ui.text import md_escape
 
@@ -55,7 +56,7 @@ with st.container(border=True):
         docs = analytics_service.document_titles(eng, me, project_id)
         document_id = st.selectbox(
             "Document",
-            [None, *docs],
+            [None, *recent_first(list(docs), st.session_state.get("an_document"))],
             format_func=lambda i: "All documents" if i is None else f"#{i} {docs[i]}",
             key="an_document",
         )

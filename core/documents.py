@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from core.config import load_settings
@@ -144,7 +145,7 @@ def list_documents(session: Session, project_id: int | None = None) -> list[Docu
     )
     # columns, not Document entities: a thousand ORM objects cost more than the query
     query = (
-        select(
+        select_columns(
             col(Document.id), col(Document.title), col(Document.source_filename), counts.c.n,
             func.length(col(Version.text)), col(Document.created_at), col(Document.updated_at),
             col(Document.owner_id),
@@ -155,7 +156,7 @@ def list_documents(session: Session, project_id: int | None = None) -> list[Docu
     )  # fmt: skip
     query = query.where(col(Document.deleted_at).is_(None))
     if project_id is not None:
-        query = query.where(Document.project_id == project_id)
+        query = query.where(col(Document.project_id) == project_id)
     return [
         DocumentSummary(
             id=doc_id,
@@ -167,7 +168,7 @@ def list_documents(session: Session, project_id: int | None = None) -> list[Docu
             updated_at=updated_at,
             owner_id=owner_id,
         )  # fmt: skip
-        for doc_id, title, filename, n, length, created_at, updated_at, owner_id in session.exec(query).all()
+        for doc_id, title, filename, n, length, created_at, updated_at, owner_id in session.execute(query).all()
     ]
 
 

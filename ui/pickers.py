@@ -17,6 +17,9 @@ from ui.state import actor, current_project_id
 
 DOC_PARAM = "doc"
 ROUND_PARAM = "round"
+# A picker offers the most recently changed documents (and the open one): a selectbox of thousands is
+# slow to draw and no one scrolls it; the Documents page lists, searches and opens every document.
+PICKER_LIMIT = 100
 
 
 def url_int(name: str) -> int | None:
@@ -85,6 +88,21 @@ def document_picker(eng: Engine, key: str, *, link_to_documents: bool = False) -
         unlink_round()  # a round belongs to the document it was linked with
 
     doc_id = st.selectbox(
-        "Document", list(titles), format_func=lambda i: labels.get(i, f"#{i}"), key=key, on_change=_pick_document
+        "Document",
+        recent_first(list(titles), st.session_state.document_id),
+        format_func=lambda i: labels.get(i, f"#{i}"),
+        key=key,
+        on_change=_pick_document,
+        help=f"The {PICKER_LIMIT} most recently changed documents; open any other from the Documents page."
+        if len(titles) > PICKER_LIMIT
+        else None,
     )
     return doc_id, titles
+
+
+def recent_first(ids: list[int], current: int | None) -> list[int]:
+    """The first PICKER_LIMIT of `ids` (most recently changed first), and `current` wherever it is."""
+    shown = ids[:PICKER_LIMIT]
+    if current is not None and current in ids and current not in shown:
+        shown.append(current)
+    return shown

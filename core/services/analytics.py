@@ -63,9 +63,13 @@ def choices(engine: Engine, actor: Actor) -> AnalyticsChoices:
 
 
 def document_titles(engine: Engine, actor: Actor, project_id: int | None) -> dict[int, str]:
-    """Documents by id (of one project, or all), oldest first."""
+    """Documents by id (of one project, or all), most recently changed first (as every picker lists them)."""
     with read_scope(engine) as s:
-        query = select(Document.id, Document.title).order_by(col(Document.id)).where(col(Document.deleted_at).is_(None))
+        query = (
+            select(Document.id, Document.title)
+            .order_by(col(Document.updated_at).desc(), col(Document.id).desc())
+            .where(col(Document.deleted_at).is_(None))
+        )
         if project_id is not None:
             access.authorize(actor, Action.DOCUMENT_LIST, ProjectRef(project_id))
             query = query.where(Document.project_id == project_id)

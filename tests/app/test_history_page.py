@@ -125,3 +125,23 @@ def test_versions_are_named_by_their_number_in_the_document(app):
     revise.switch_page("app_pages/revise.py").run()
     assert not revise.exception
     assert any("version v2 ·" in c.value for c in revise.caption), [c.value for c in revise.caption]
+
+
+def test_picker_offers_the_most_recent_documents_and_the_linked_one(app):
+    """Thousands of documents: the picker lists the most recently changed ones (the Documents page lists
+    every one), and a link to an older document still opens it, picked in the list."""
+    from ui.pickers import PICKER_LIMIT
+
+    at, engine = app
+    with session_scope(engine) as s:
+        ids = [documents.create_document(s, "Same title", f"Text number {i}.").id for i in range(PICKER_LIMIT + 5)]
+    at.query_params["doc"] = str(ids[0])  # the oldest: not among the most recent
+    at.run()
+    assert not at.exception
+    picker = at.selectbox(key="history_doc")
+    assert picker.value == ids[0]
+    shown = [int(o.rsplit("#", 1)[1].split(" ")[0]) for o in picker.options]
+    assert len(shown) == PICKER_LIMIT + 1 and shown[-1] == ids[0]
+    assert shown[:PICKER_LIMIT] == sorted(ids, reverse=True)[:PICKER_LIMIT]  # newest first
+    assert len(set(picker.options)) == len(picker.options)  # equal titles, unique labels
+    assert "most recently changed" in (picker.help or "")
