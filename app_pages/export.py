@@ -121,7 +121,7 @@ stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
 def decision_log() -> None:
     fmt_names = {"hf": "Hugging Face DatasetDict (on the server)"}
     fmt = st.radio(
-        "Format", ["jsonl", "csv", "parquet", "hf"], horizontal=True, key="ex_fmt",
+        "Format", ["jsonl", "csv", "parquet", "hf"], horizontal=True, key="ex_fmt", persist_state="page",
         format_func=lambda f: fmt_names.get(f, f.upper()),
     )  # fmt: skip
     if fmt != "hf" and summary.rows <= DOWNLOAD_LIMIT:
@@ -138,7 +138,9 @@ def decision_log() -> None:
         if fmt != "hf":
             st.caption(f"More than {DOWNLOAD_LIMIT:,} decisions: the file is written on the server.")
         test_fraction = (
-            st.slider("Documents held out as test", 0.0, 0.5, 0.0, 0.05, key="ex_log_test") if fmt == "hf" else 0.0
+            st.slider("Documents held out as test", 0.0, 0.5, 0.0, 0.05, key="ex_log_test", persist_state="page")
+            if fmt == "hf"
+            else 0.0
         )
         if st.button("Save on the server", key="ex_save", disabled=not summary.rows, icon=":material/save:"):
             try:
@@ -154,11 +156,13 @@ def training_data() -> None:
         "Datasets in TRL's field names, split into train and test by document. Prompts follow the proposer "
         "that made each edit (CoEdIT instructions for seq2seq models and rules, chat messages for chat models)."
     )
-    kind = st.radio("Dataset", list(TRL_KINDS), format_func=TRL_KINDS.get, horizontal=True, key="ex_trl_kind")
+    kind = st.radio(
+        "Dataset", list(TRL_KINDS), format_func=TRL_KINDS.get, horizontal=True, key="ex_trl_kind", persist_state="page"
+    )
     a, b, c = st.columns(3)
-    style = a.selectbox("Prompt style", ["auto", "seq2seq", "chat"], key="ex_trl_style")
-    test_share = b.slider("Documents held out as test", 0.0, 0.5, 0.1, 0.05, key="ex_trl_test")
-    messages = c.checkbox("SFT as `messages`", key="ex_trl_messages", disabled=kind != "sft")
+    style = a.selectbox("Prompt style", ["auto", "seq2seq", "chat"], key="ex_trl_style", persist_state="page")
+    test_share = b.slider("Documents held out as test", 0.0, 0.5, 0.1, 0.05, key="ex_trl_test", persist_state="page")
+    messages = c.checkbox("SFT as `messages`", key="ex_trl_messages", disabled=kind != "sft", persist_state="page")
     if st.button("Build dataset", key="ex_trl_build", disabled=not summary.decisions, icon=":material/dataset:"):
         try:
             with st.spinner("Building…"):
