@@ -2,6 +2,7 @@
 import and export R3 interaction logs."""
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 import streamlit as st
 
@@ -36,28 +37,55 @@ else:
 
 # --- filters -------------------------------------------------------------------------------------
 
-with st.container(border=True):
-    st.subheader("Which decisions")
-    c1, c2, c3 = st.columns(3)
+# What each filter is when unset. The filters are drawn only while their expander is open (the page opens
+# at once); their values stay in the session meanwhile (persist_state), so a closed box still filters.
+UNSET: dict[str, object] = {
+    "ex_projects": [], "ex_users": [], "ex_simulated": "all", "ex_intents": [], "ex_depths": [], "ex_specs": [],
+    "ex_use_dates": False, "ex_latest": False, "ex_dedupe": False,
+}  # fmt: skip
+
+
+def draw_filters() -> None:
     projects = dict(options.projects)
     people = {u[0]: f"{u[1]}{' (simulated)' if u[2] else ''}" for u in options.users}
     specs = {sp[0]: f"#{sp[0]} {sp[1] or sp[2]}" for sp in options.specs}
+    keep = {"persist_state": "session"}
+    c1, c2, c3 = st.columns(3)
     with c1:
-        project_ids = st.multiselect("Projects", list(projects), format_func=projects.get, key="ex_projects")
-        user_ids = st.multiselect("People", list(people), format_func=people.get, key="ex_users")
-        simulated = st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="ex_simulated")
+        st.multiselect("Projects", list(projects), format_func=projects.get, key="ex_projects", **keep)
+        st.multiselect("People", list(people), format_func=people.get, key="ex_users", **keep)
+        st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="ex_simulated", **keep)
     with c2:
-        intents = st.multiselect("Intents", options.intents, key="ex_intents")
-        depths = st.multiselect("Round depths", options.depths, key="ex_depths")
-        spec_ids = st.multiselect("Proposers", list(specs), format_func=specs.get, key="ex_specs")
+        st.multiselect("Intents", options.intents, key="ex_intents", **keep)
+        st.multiselect("Round depths", options.depths, key="ex_depths", **keep)
+        st.multiselect("Proposers", list(specs), format_func=specs.get, key="ex_specs", **keep)
     with c3:
-        use_dates = st.checkbox("Only a date range", key="ex_use_dates")
-        dates = st.date_input("Decided between", value=(), key="ex_dates", disabled=not use_dates)
-        latest = st.toggle(
+        use_dates = st.checkbox("Only a date range", key="ex_use_dates", **keep)
+        st.date_input("Decided between", value=(), key="ex_dates", disabled=not use_dates, **keep)
+        st.toggle(
             "Only the decision that stands", key="ex_latest",
-            help="One row per edit and person: undo steps back, superseded decisions are left out.",
+            help="One row per edit and person: undo steps back, superseded decisions are left out.", **keep,
         )  # fmt: skip
-        dedupe = st.toggle("Drop identical pairs", key="ex_dedupe")
+        st.toggle("Drop identical pairs", key="ex_dedupe", **keep)
+
+
+def chosen(key: str) -> Any:  # noqa: ANN401 - a filter widget's value
+    return st.session_state.get(key, UNSET.get(key))
+
+
+set_count = sum(chosen(k) != unset for k, unset in UNSET.items())
+box = st.expander(  # (a constant label: a new one would make a new, closed expander)
+    "Which decisions",
+    key="ex_filters_open",
+    on_change="rerun",
+    icon=":material/filter_alt:",
+)
+if box.open:
+    with box:
+        draw_filters()
+project_ids, user_ids, simulated = chosen("ex_projects"), chosen("ex_users"), chosen("ex_simulated")
+intents, depths, spec_ids = chosen("ex_intents"), chosen("ex_depths"), chosen("ex_specs")
+use_dates, dates, latest, dedupe = chosen("ex_use_dates"), chosen("ex_dates"), chosen("ex_latest"), chosen("ex_dedupe")
 
 since = until = None
 if use_dates and isinstance(dates, tuple) and len(dates) == 2:
@@ -95,6 +123,7 @@ m3.metric("People", f"{summary.people:,}")
 st.caption(
     f"The file holds {'one row per decided edit and person' if latest else f'{summary.rows:,} decision rows'}"
     + (", duplicates dropped." if dedupe else ".")
+    + (f" {set_count} filter(s) set." if set_count else " No filter set: every decision you may export.")
 )
 if summary.rows:
     # one line per breakdown, in one element: three tables cost the page more to draw than they tell

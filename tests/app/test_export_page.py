@@ -38,10 +38,23 @@ def test_export_page_counts_preview_and_filters(app: AppTest) -> None:
     app.run()
     preview = app.dataframe[0].value
     assert len(preview) == 20 and set(preview["action"]) <= {"accept", "reject"}
+    assert not app.multiselect  # the filters are drawn once their box is opened
+    app.session_state["ex_filters_open"] = True  # as a click on the expander does
+    app.run()
     app.multiselect(key="ex_depths").select(3).run()
     assert metric(app, "Decided edits") == "9"
     app.multiselect(key="ex_intents").select("fluency").run()
     assert not app.exception and int(metric(app, "Decided edits")) < 9
+    narrowed = metric(app, "Decided edits")
+    # closed again, the box still filters, and says how many filters are set
+    app.session_state["ex_filters_open"] = False
+    app.run()
+    assert not app.exception and not app.multiselect
+    assert metric(app, "Decided edits") == narrowed
+    assert any("2 filter(s) set." in c.value for c in app.caption)
+    app.session_state["ex_filters_open"] = True
+    app.run()
+    assert app.multiselect(key="ex_depths").value == [3]  # the choices are still there
 
 
 def test_export_page_prepares_downloads(app: AppTest) -> None:
