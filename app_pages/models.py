@@ -8,6 +8,7 @@ from core.errors import RedraftError
 from core.models import JobStatus
 from core.services import training
 from core.training.finetune import METHODS, FinetuneConfig
+from ui import cached
 from ui.state import actor, engine, flash, show_flashes
 from ui.text import md_escape
 
@@ -19,7 +20,7 @@ eng = engine()
 me = actor()
 
 overview = training.models_overview(eng, me)
-nodes, runs, options, job = overview.nodes, overview.runs, overview.options, overview.job
+nodes, runs, job = overview.nodes, overview.runs, overview.job
 
 # --- add a proposer --------------------------------------------------------------------------------
 
@@ -190,6 +191,7 @@ with st.form("md_start"):
     lora = c.toggle("LoRA (peft)", help="Train a small adapter; it is merged into the saved model.")
     st.markdown("**Data**")
     d1, d2, d3 = st.columns(3)
+    options = cached.export_options(eng, me)
     projects = dict(options.projects)
     people = {u[0]: u[1] for u in options.users}
     project_ids = d1.multiselect("Projects", list(projects), format_func=projects.get)

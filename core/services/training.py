@@ -24,13 +24,12 @@ from sqlmodel import Session, col, select
 from core import access, jobs
 from core.access import Action, Actor
 from core.data import export
-from core.data.export import ExportFilters, FilterOptions
+from core.data.export import ExportFilters
 from core.db import read_scope, session_scope
 from core.errors import ConflictError, InputError, NotFoundError
 from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, ProposerSpec, TrainingRun, TrainingStatus, utcnow
 from core.proposers.endpoints import check_endpoint
 from core.proposers.registry import MODEL_KINDS, parse_spec
-from core.services import exports
 from core.services.exports import scoped
 from core.specs import register_spec
 from core.training.finetune import (
@@ -59,7 +58,6 @@ class ModelsOverview:
 
     nodes: list[LineageNode]  # every spec, depth first, with the run that trained it
     runs: list[TrainingRun]  # newest first
-    options: FilterOptions  # what the fine-tune's data filters offer this person
     job: Job | None  # the latest fine-tune job (running, or how the last one ended)
 
     @property
@@ -74,11 +72,10 @@ def _latest_job(session: Session) -> Job | None:
 
 
 def models_overview(engine: Engine, actor: Actor) -> ModelsOverview:
+    """Proposers, training runs and the latest fine-tune job. (The fine-tune's data filters offer what
+    core.services.exports.filter_options does: pages read them only when the form is drawn.)"""
     with read_scope(engine) as s:
-        options = export.filter_options(s)
-    options = exports.filter_options_for(actor, options)
-    with read_scope(engine) as s:
-        return ModelsOverview(lineage(s), training_runs(s), options, _latest_job(s))
+        return ModelsOverview(lineage(s), training_runs(s), _latest_job(s))
 
 
 def may_add_proposer(actor: Actor) -> bool:
