@@ -129,7 +129,6 @@ if documents.may_create(me, project_id):  # annotators judge the documents they 
 
 show_duplicates()
 
-st.divider()
 st.subheader("Your documents")
 listed = cached.document_list(eng, me, project_id)
 rows = listed.rows
@@ -145,27 +144,33 @@ if st.session_state.get("document_id") not in all_ids:
 selected = st.session_state.get("document_id")
 
 # A page of the list at a time, with a search over every document: a table of thousands of rows is slow
-# to draw (and to send) on every visit.
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    wanted = st.text_input(
-        "Find a document",
-        key="doc_find",
-        placeholder="Part of a title or file name",
-        on_change=lambda: st.session_state.pop("doc_page", None),
-    )
-    matches = matching(listed, wanted)
-    pages = max(1, math.ceil(len(matches) / PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = int(st.number_input("Page", min_value=1, max_value=pages, step=1, key="doc_page", width=140))
+# to draw (and to send) on every visit. A list that fits one page has the table's own search.
+wanted, page, matches = "", 1, list(range(len(rows)))
+if len(rows) > PAGE_SIZE:
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        wanted = st.text_input(
+            "Find a document",
+            key="doc_find",
+            placeholder="Part of a title or file name",
+            on_change=lambda: st.session_state.pop("doc_page", None),
+        )
+        matches = matching(listed, wanted)
+        pages = max(1, math.ceil(len(matches) / PAGE_SIZE))
+        if pages > 1:
+            page = int(st.number_input("Page", min_value=1, max_value=pages, step=1, key="doc_page", width=140))
 first = (page - 1) * PAGE_SIZE
 shown = matches[first : first + PAGE_SIZE]
-if len(matches) > PAGE_SIZE or wanted:
+current = next((r for r in rows if r.id == selected), None)
+hint = "" if current else " Select a document to open, rename or delete it."
+if len(rows) > PAGE_SIZE:
     st.caption(
         f"{first + 1 if shown else 0:,}–{first + len(shown):,} of {len(matches):,} document(s)"
         + (f" matching “{md_escape(wanted)}”" if wanted else "")
         + f" · {len(rows):,} in all, most recently changed first."
+        + hint
     )
+elif hint:
+    st.caption(hint.strip())
 ids = [rows[k].id for k in shown]
 
 
@@ -190,9 +195,7 @@ st.dataframe(
     hide_index=True,
     column_config={"Updated": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
 )
-current = next((r for r in rows if r.id == st.session_state.get("document_id")), None)
 if current is None:
-    st.caption("Select a document to open, rename or delete it.")
     st.stop()
 
 
