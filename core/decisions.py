@@ -13,12 +13,14 @@ waits for those locks. So a decision is either in the applied text or refused, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from itertools import chain, groupby
 from operator import attrgetter, itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Select, func, not_, or_
 from sqlalchemy.exc import IntegrityError
@@ -86,6 +88,8 @@ class Standing:
 
 
 PENDING = Standing()
+# One shared Standing per unrewritten status: folding 100,000 groups then builds no objects.
+_UNREWRITTEN = {s.value: Standing(s) for s in (EditStatus.ACCEPT, EditStatus.REJECT)}
 
 
 class _DecisionLike(Protocol):
@@ -122,7 +126,10 @@ def standing(decisions: Iterable[_DecisionLike]) -> Standing:
 def _standing_of(top: _DecisionLike | None) -> Standing:
     if top is None:
         return PENDING
-    return Standing(EditStatus(top.action), top.modified_text if top.action == _MODIFY else None)
+    action = top.action
+    if action == _MODIFY:
+        return Standing(EditStatus.MODIFY, top.modified_text)
+    return _UNREWRITTEN.get(action) or Standing(EditStatus(action))
 
 
 D = TypeVar("D", bound=_DecisionLike)
@@ -132,16 +139,8 @@ def fold_standing(rows: Iterable[D], key: Callable[[D], object]) -> Iterator[tup
     """Group `rows` (ordered by `key(row)`, then oldest first; each with .action and .modified_text)
     and yield what stands for each group with the group's rows: one pass, constant memory per group,
     for streamed exports."""
-    group: list[D] = []
-    current: object = object()
-    for row in rows:
-        k = key(row)
-        if group and k != current:
-            yield _standing_of(standing_row(group)), group
-            group = []
-        current = k
-        group.append(row)
-    if group:
+    for _, grouped in groupby(rows, key):
+        group = list(grouped)
         yield _standing_of(standing_row(group)), group
 
 
@@ -405,9 +404,15 @@ def query(
     return q
 
 
-@dataclass(frozen=True, slots=True)
-class Stands:
-    """What stands for one edit and one person, with their latest decision row on it (an undo included)."""
+def _rows(session: Session, q: Select) -> Iterator[Any]:
+    """The rows of `q` streamed in batches, as plain rows from the connection: ORM row processing and
+    one fetch per row took most of the time over 100,000 decisions."""
+    return chain.from_iterable(session.connection().execute(q).partitions(2000))
+
+
+class Stands(NamedTuple):
+    """What stands for one edit and one person, with their latest decision row on it (an undo included).
+    A named tuple: a page folds 100,000 of these, and a frozen dataclass took a third of that time."""
 
     edit_id: int
     user_id: int
@@ -429,12 +434,14 @@ def stands(
     user_ids: Sequence[int] | None = None,
     edit_ids: Sequence[int] | None = None,
     thread_id: int | None = None,
+    where: Sequence[Any] = (),
     extra: Sequence[Any] = (),
     include_pending: bool = False,
 ) -> Iterator[Stands]:
     """What stands for every (edit, person) with decisions under these filters, streamed in edit then
-    person order; `extra` columns (of the joined Edit, Round, Thread, Document) ride along. Edits
-    undone back to pending are left out unless `include_pending`. Many `edit_ids` are asked in chunks."""
+    person order; `where`: the caller's conditions on the joined Edit, Round, Thread, Document, and
+    `extra` columns of them ride along. Edits undone back to pending are left out unless
+    `include_pending`. Many `edit_ids` are asked in chunks."""
     cols = [*columns(*_STANDS_COLUMNS), *extra]
     n = len(_STANDS_COLUMNS)
     if edit_ids is not None:
@@ -444,12 +451,43 @@ def stands(
         chunks = (None,)
     for chunk in chunks:
         q = query(*cols, project_ids=project_ids, user_ids=user_ids, edit_ids=chunk, thread_id=thread_id)
-        rows = session.execute(q)
-        for st, group in fold_standing(rows, itemgetter(0, 1)):
+        for condition in where:
+            q = q.where(condition)
+        for st, group in fold_standing(_rows(session, q), itemgetter(0, 1)):
             if not st.decided and not include_pending:
                 continue
             last = group[-1]
             yield Stands(last[0], last[1], st, last[4], last[5], last[6], tuple(last[n:]))
+
+
+class OwnerStanding(NamedTuple):
+    """What stands for an edit's thread owner, with when they last acted on it (an undo included)."""
+
+    status: str  # accept | reject | modify (an EditStatus value)
+    decided_at: datetime
+    time_taken_ms: int | None  # of that latest row
+
+
+def for_thread_owners(
+    session: Session, *, user_ids: Sequence[int] | None = None, where: Sequence[Any] = ()
+) -> dict[int, OwnerStanding]:
+    """edit id -> what stands for the owner of the edit's thread (their own revision), for the edits
+    under `where` (conditions on the joined Edit, Round, Thread, Document); pending ones left out.
+    Lean where analytics reads 100,000 edits on a page's first paint: only the columns it shows, no
+    Standing or Stands objects."""
+    q = query(
+        *columns("edit_id", "action", "created_at", "time_taken_ms"),
+        user_ids=user_ids,
+    ).where(col(Decision.user_id) == col(Thread.user_id), *where)
+    action = itemgetter(1)
+    out: dict[int, OwnerStanding] = {}
+    for edit_id, grouped in groupby(_rows(session, q), itemgetter(0)):  # one person per edit: the owner
+        group = list(grouped)
+        top = standing_row(group, action)
+        if top is not None:
+            last = group[-1]
+            out[edit_id] = OwnerStanding(top[1], last[2], last[3])
+    return out
 
 
 def in_project(
@@ -498,12 +536,15 @@ class DecisionTally:
 
 def tally_standing(statuses: Iterable[str], rows: int | None = None) -> DecisionTally:
     """Count what stands (one status per edit and person; pending ones are not decided)."""
-    counts = {EditStatus.ACCEPT.value: 0, EditStatus.MODIFY.value: 0, EditStatus.REJECT.value: 0}
-    for status in statuses:
-        key = str(status)
-        if key in counts:
-            counts[key] += 1
-    accepted, modified, rejected = counts["accept"], counts["modify"], counts["reject"]
+    return tally_counts(Counter(map(str, statuses)), rows)
+
+
+def tally_counts(counts: Mapping[str, int], rows: int | None = None) -> DecisionTally:
+    """tally_standing of statuses already counted ({"accept": 3, "pending": 2}): for callers that
+    count many groups in one pass."""
+    accepted, modified, rejected = (
+        counts.get(s.value, 0) for s in (EditStatus.ACCEPT, EditStatus.MODIFY, EditStatus.REJECT)
+    )
     return DecisionTally(accepted + modified + rejected, accepted, modified, rejected, rows)
 
 
@@ -540,7 +581,7 @@ def count_decided(
     rows = 0
     statuses: list[str] = []
     groups: dict[str, dict[Any, int]] = {n: {} for n in names}
-    for st, group in fold_standing(session.execute(q), itemgetter(0, 1)):
+    for st, group in fold_standing(_rows(session, q), itemgetter(0, 1)):
         rows += len(group)
         statuses.append(st.status.value)
         if st.decided:
