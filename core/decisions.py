@@ -563,7 +563,7 @@ def count_decided(
 ) -> DecisionTally:
     """The DecisionTally of the log under these filters (`where`: the caller's extra conditions on the
     joined Edit, Round, Thread, Document), read in one streamed pass; `group_by` names columns of those
-    to count decided edits by ({"depth": Round.depth})."""
+    (or of the log: column("user_id")) to count decided edits by ({"depth": Round.depth})."""
     names = list(group_by or {})
     q = query(
         *columns("edit_id", "user_id", "action", "modified_text"),

@@ -106,8 +106,10 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
         mutes = muting.list_mutes(s, project_id, actor.user_id)
         records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=actor.user_id))
         seen_rules, seen_intents = analytics.seen_in_project(s, project_id)
-        own = decisions.count_decided(s, project_ids=[project_id], user_ids=[actor.user_id]).decided
-        everyone = decision_counts_in(s, actor, project_id).decided
+        # one pass over the log: the project's count (everyone's, or one's own) split by person
+        counted = decision_counts_in(s, actor, project_id, by_person=True)
+        own = counted.groups["person"].get(actor.user_id, 0)
+        everyone = counted.decided
     return LearningView(
         learning=profile.learning,
         threshold=profile.threshold,
@@ -123,11 +125,14 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
     )
 
 
-def decision_counts_in(session: Session, actor: Actor, project_id: int) -> decisions.DecisionTally:
+def decision_counts_in(
+    session: Session, actor: Actor, project_id: int, *, by_person: bool = False
+) -> decisions.DecisionTally:
     """Decided edits in the project (core.decisions.count_decided, as every page counts them): everyone's
-    for researchers and admins, one's own for others."""
+    for researchers and admins, one's own for others; `by_person` adds groups["person"] (user id -> decided)."""
     users = None if actor.reads_all_decisions else [actor.user_id]
-    return decisions.count_decided(session, project_ids=[project_id], user_ids=users)
+    group_by = {"person": decisions.column("user_id")} if by_person else None
+    return decisions.count_decided(session, project_ids=[project_id], user_ids=users, group_by=group_by)
 
 
 def update_profile(
