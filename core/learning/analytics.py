@@ -141,7 +141,7 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
     """Every proposed edit matching the filters (oldest round first, in document order), with the
     thread owner's final decision."""
     where = _conditions(filters)
-    # Three plain-tuple reads rather than one wide join: the round, thread, document and person columns
+    # Two plain-tuple reads rather than one wide join: the round, thread, document and person columns
     # are read once per round (not once per edit), and no ORM row processing runs on 100,000 rows.
     rounds_q = (
         sa_select(*_ROUND_COLUMNS)
@@ -159,23 +159,17 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
         .where(*where)
         .order_by(col(Round.created_at), col(Round.id), col(EditRow.position), col(EditRow.id))
     )
-    conn = session.connection()
-    edits: Sequence[Any] = conn.execute(edits_q).all()
-    if not edits:
-        return []
     specs = {s.id: _proposer_label(s) for s in session.exec(select(ProposerSpec)).all()}
-    # per round: (round, depth, thread, document, project, owner), then (proposer, title, name, simulated), then when
+    # per round: (round, depth, thread, document, project, owner), (proposer, title, name, simulated), when
     rounds = {
-        r[0]: (r[:6], (specs.get(r[6], ""), r[7], r[8], bool(r[9] or r[10])), r[11]) for r in conn.execute(rounds_q)
+        r[0]: (r[:6], (specs.get(r[6], ""), r[7], r[8], bool(r[9] or r[10])), r[11])
+        for r in session.connection().execute(rounds_q)
     }
-    stood = decisions.for_thread_owners(
-        session, user_ids=None if filters.user_id is None else [filters.user_id], where=where
-    )
     out = []
     make = EditRecord._make
-    for edit_id, round_id, source, intent, predicted, hidden_reason, hidden_kind, hidden_value in edits:
+    for row, st in decisions.with_owner_standing(session, edits_q):
+        edit_id, round_id, source, intent, predicted, hidden_reason, hidden_kind, hidden_value = row[:8]
         proposed_in, labels, proposed_at = rounds[round_id]
-        st = stood.get(edit_id)
         decided = (PENDING, None, None) if st is None else st
         # the fields in EditRecord's order
         out.append(
@@ -315,30 +309,45 @@ def tally(records: Iterable[EditRecord]) -> dict[str, object]:
     return _tally_of(_kinds(rows))
 
 
-def _kinds_by(records: Sequence[EditRecord], by: str) -> dict[object, Counter[tuple[str, str | None]]]:
-    """Group label -> the kinds of its records, in one counting pass."""
-    fields, label = _grouping(by)
-    raw = Counter(zip(map(attrgetter(*fields), records), map(_STATUS, records), map(_REASON, records), strict=True))
-    labels: dict[object, object] = {}
-    out: dict[object, Counter[tuple[str, str | None]]] = defaultdict(Counter)
-    for (value, status, reason), n in raw.items():
-        if value not in labels:
-            labels[value] = label(*value) if len(fields) > 1 else label(value)
-        out[labels[value]][(status, reason)] += n
-    return out
+def _kinds_by(records: Sequence[EditRecord], bys: Sequence[str]) -> dict[str, dict[object, Kinds]]:
+    """For each grouping in `bys`: group label -> the kinds of its records, all counted in one pass over
+    the records (by the raw fields the groupings read), then labelled per distinct value."""
+    groupings = {by: _grouping(by) for by in bys}
+    fields = list(dict.fromkeys(f for fs, _ in groupings.values() for f in fs))
+    at = {f: i for i, f in enumerate(fields)}
+    columns = [*(map(attrgetter(f), records) for f in fields), map(_STATUS, records), map(_REASON, records)]
+    raw = Counter(zip(*columns, strict=True))
+    out: dict[str, dict[object, Counter[tuple[str, str | None]]]] = {by: defaultdict(Counter) for by in bys}
+    k = len(fields)
+    for key, n in raw.items():
+        kind = key[k:]
+        for by, (fs, label) in groupings.items():
+            out[by][label(*(key[at[f]] for f in fs))][kind] += n
+    return out  # type: ignore[return-value]
+
+
+def _group_order(item: tuple[object, Any]) -> tuple[str, Any]:
+    return str(type(item[0])), item[0]
+
+
+def acceptance_by_each(records: Iterable[EditRecord], bys: Sequence[str]) -> dict[str, list[dict[str, object]]]:
+    """acceptance_by for several groupings, counted in one pass."""
+    rows = records if isinstance(records, Sequence) else list(records)
+    return {
+        by: [{by: g, **_tally_of(k)} for g, k in sorted(groups.items(), key=_group_order)]
+        for by, groups in _kinds_by(rows, bys).items()
+    }
 
 
 def acceptance_by(records: Iterable[EditRecord], by: str) -> list[dict[str, object]]:
     """One row per group (sorted by group), with `tally`'s counts and the acceptance rate."""
-    rows = records if isinstance(records, Sequence) else list(records)
-    groups = _kinds_by(rows, by)
-    return [{by: g, **_tally_of(k)} for g, k in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0]))]
+    return acceptance_by_each(records, (by,))[by]
 
 
 def edits_per_round(records: Iterable[EditRecord]) -> list[dict[str, Any]]:
     """Per round: thread, depth, proposed, shown, hidden, decided, accepted."""
     rows = records if isinstance(records, Sequence) else list(records)
-    kinds = _kinds_by(rows, "round")
+    kinds = _kinds_by(rows, ("round",))["round"]
     first = {r.round_id: r for r in reversed(rows)}  # each round's first record
     out = []
     for round_id in sorted(first):
@@ -358,7 +367,11 @@ def edits_per_round(records: Iterable[EditRecord]) -> list[dict[str, Any]]:
 
 def per_depth_summary(records: Iterable[EditRecord]) -> list[dict[str, object]]:
     """Mean edits proposed and shown per round at each depth (R3's view of a run)."""
-    rows = edits_per_round(records)
+    return per_depth_of_rounds(edits_per_round(records))
+
+
+def per_depth_of_rounds(rows: Iterable[dict[str, Any]]) -> list[dict[str, object]]:
+    """per_depth_summary from edits_per_round's rows (when they are at hand already)."""
     by_depth: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
         by_depth[row["depth"]].append(row)

@@ -125,12 +125,13 @@ def summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None
     proposers = sorted({r.proposer for r in found if r.proposer})
     if proposer:
         found = analytics.filter_records(found, Filters(proposer=proposer))
+    per_round = analytics.edits_per_round(found)
     return AnalyticsSummary(
         proposers=proposers,
         total=analytics.tally(found),
-        acceptance={by: analytics.acceptance_by(found, by) for by in ACCEPTANCE_BY},
-        per_depth=analytics.per_depth_summary(found),
-        per_round=analytics.edits_per_round(found),
+        acceptance=analytics.acceptance_by_each(found, ACCEPTANCE_BY),
+        per_depth=analytics.per_depth_of_rounds(per_round),
+        per_round=per_round,
         times=analytics.decision_times(found, "intent"),
         seconds=analytics.histogram(
             [r.time_taken_ms / 1000 for r in found if r.decided and r.time_taken_ms is not None]
