@@ -137,9 +137,10 @@ def _conditions(filters: Filters) -> list[Any]:
     return out
 
 
-def load_records(session: Session, filters: Filters = Filters()) -> list[EditRecord]:
+def load_records(session: Session, filters: Filters = Filters(), *, decided_at: bool = True) -> list[EditRecord]:
     """Every proposed edit matching the filters (oldest round first, in document order), with the
-    thread owner's final decision."""
+    thread owner's final decision; without `decided_at` (figures that do not show it) that time is
+    left None and not read."""
     where = _conditions(filters)
     # Two plain-tuple reads rather than one wide join: the round, thread, document and person columns
     # are read once per round (not once per edit), and no ORM row processing runs on 100,000 rows.
@@ -167,7 +168,7 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
     }
     out = []
     make = EditRecord._make
-    for row, st in decisions.with_owner_standing(session, edits_q):
+    for row, st in decisions.with_owner_standing(session, edits_q, decided_at=decided_at):
         edit_id, round_id, source, intent, predicted, hidden_reason, hidden_kind, hidden_value = row[:8]
         proposed_in, labels, proposed_at = rounds[round_id]
         decided = (PENDING, None, None) if st is None else st
@@ -175,7 +176,7 @@ def load_records(session: Session, filters: Filters = Filters()) -> list[EditRec
         out.append(
             make(
                 (edit_id, *proposed_in, decided[0], source, intent, *labels)
-                + (predicted, hidden_reason, hidden_kind, hidden_value, proposed_at, decided[1], decided[2])
+                + (predicted, hidden_reason, hidden_kind, hidden_value, proposed_at, decided[2], decided[1])
             )
         )
     if filters.proposer:

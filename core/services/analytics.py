@@ -74,11 +74,12 @@ def document_titles(engine: Engine, actor: Actor, project_id: int | None) -> dic
         return {int(i or 0): str(t) for i, t in s.exec(query).all()}
 
 
-def records(engine: Engine, actor: Actor, filters: Filters) -> list[EditRecord]:
-    """Every proposed edit matching the filters, in the threads this person may read."""
+def records(engine: Engine, actor: Actor, filters: Filters, *, decided_at: bool = True) -> list[EditRecord]:
+    """Every proposed edit matching the filters, in the threads this person may read (without
+    `decided_at`, that time is not read: see analytics.load_records)."""
     filters = scoped(actor, filters)
     with read_scope(engine) as s:
-        return analytics.load_records(s, filters)
+        return analytics.load_records(s, filters, decided_at=decided_at)
 
 
 def distance_rows(engine: Engine, actor: Actor, project_ids: list[int]) -> list[dict[str, object]]:
@@ -121,7 +122,7 @@ ACCEPTANCE_BY = ("depth", "intent", "source", "user", "proposer")
 
 def summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None = None) -> AnalyticsSummary:
     """The page's figures for the records matching the filters (and one proposer, if given)."""
-    found = records(engine, actor, filters)
+    found = records(engine, actor, filters, decided_at=False)  # no figure shows it
     proposers = sorted({r.proposer for r in found if r.proposer})
     if proposer:
         found = analytics.filter_records(found, Filters(proposer=proposer))

@@ -278,6 +278,8 @@ def test_summary_matches_the_straightforward_definition(engine, hostile):
                 if name == "writer":
                     assert {r.user_id for r in want} <= {w["writer"]}, "a writer's figures hold only their own threads"
                 assert analytics_service.records(engine, actor, f) == want
+                unread = analytics_service.records(engine, actor, f, decided_at=False)
+                assert unread == [r._replace(decided_at=None) for r in want]  # what the summary counts
                 assert got.proposers == sorted({r.proposer for r in want if r.proposer})
                 if proposer:
                     want = [
