@@ -571,7 +571,7 @@ def count_decided(
     (or of the log: column("user_id")) to count decided edits by ({"depth": Round.depth})."""
     names = list(group_by or {})
     q = query(
-        *columns("edit_id", "user_id", "action", "modified_text"),
+        *columns("edit_id", "user_id", "action"),  # no rewritten text: a count needs only the action
         *(group_by or {}).values(),
         project_ids=project_ids,
         document_ids=document_ids,
@@ -584,16 +584,19 @@ def count_decided(
     for condition in where:
         q = q.where(condition)
     rows = 0
-    statuses: list[str] = []
+    statuses: Counter[str] = Counter()  # what stands: the top row's action
     groups: dict[str, dict[Any, int]] = {n: {} for n in names}
-    for st, group in fold_standing(_rows(session, q), itemgetter(0, 1)):
+    action = itemgetter(2)
+    for _, grouped in groupby(_rows(session, q), itemgetter(0, 1)):
+        group = list(grouped)
         rows += len(group)
-        statuses.append(st.status.value)
-        if st.decided:
+        top = standing_row(group, action)
+        if top is not None:
+            statuses[top[2]] += 1
             for i, name in enumerate(names):
-                value = group[-1][4 + i]
+                value = group[-1][3 + i]
                 groups[name][value] = groups[name].get(value, 0) + 1
-    return replace(tally_standing(statuses, rows), groups=groups)
+    return replace(tally_counts(statuses, rows), groups=groups)
 
 
 # --- history -------------------------------------------------------------------------------------------
