@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core import decisions
+from core.bulk import collector_paused
 from core.decisions import EditStatus
 from core.learning import hidden
 from core.models import Document, Project, ProposerSpec, Round, Thread, User, Version
@@ -141,6 +142,11 @@ def load_records(session: Session, filters: Filters = Filters(), *, decided_at: 
     """Every proposed edit matching the filters (oldest round first, in document order), with the
     thread owner's final decision; without `decided_at` (figures that do not show it) that time is
     left None and not read."""
+    with collector_paused():
+        return _load_records(session, filters, decided_at)
+
+
+def _load_records(session: Session, filters: Filters, decided_at: bool) -> list[EditRecord]:
     where = _conditions(filters)
     # Two plain-tuple reads rather than one wide join: the round, thread, document and person columns
     # are read once per round (not once per edit), and no ORM row processing runs on 100,000 rows.
@@ -166,18 +172,32 @@ def load_records(session: Session, filters: Filters = Filters(), *, decided_at: 
         r[0]: (r[:6], (specs.get(r[6], ""), r[7], r[8], bool(r[9] or r[10])), r[11])
         for r in session.connection().execute(rounds_q)
     }
-    out = []
-    make = EditRecord._make
+    out: list[EditRecord] = []
+    new = tuple.__new__  # EditRecord._make without its length check: the fields are listed right here
+    pending = (PENDING, None, None)
     for row, st in decisions.with_owner_standing(session, edits_q, decided_at=decided_at):
         edit_id, round_id, source, intent, predicted, hidden_reason, hidden_kind, hidden_value = row[:8]
         proposed_in, labels, proposed_at = rounds[round_id]
-        decided = (PENDING, None, None) if st is None else st
-        # the fields in EditRecord's order
+        status, time_taken, when = pending if st is None else st
         out.append(
-            make(
-                (edit_id, *proposed_in, decided[0], source, intent, *labels)
-                + (predicted, hidden_reason, hidden_kind, hidden_value, proposed_at, decided[2], decided[1])
-            )
+            new(
+                EditRecord,
+                (
+                    edit_id,
+                    *proposed_in,
+                    status,
+                    source,
+                    intent,
+                    *labels,
+                    predicted,
+                    hidden_reason,
+                    hidden_kind,
+                    hidden_value,
+                    proposed_at,
+                    when,
+                    time_taken,
+                ),
+            )  # fmt: skip
         )
     if filters.proposer:
         out = filter_records(out, Filters(proposer=filters.proposer))

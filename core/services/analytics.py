@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from core import access
 from core.access import Action, Actor, ProjectRef
+from core.bulk import collector_paused
 from core.db import read_scope
 from core.learning import analytics
 from core.learning.analytics import EditRecord, Filters
@@ -122,6 +123,11 @@ ACCEPTANCE_BY = ("depth", "intent", "source", "user", "proposer")
 
 def summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None = None) -> AnalyticsSummary:
     """The page's figures for the records matching the filters (and one proposer, if given)."""
+    with collector_paused():
+        return _summary(engine, actor, filters, proposer)
+
+
+def _summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None) -> AnalyticsSummary:
     found = records(engine, actor, filters, decided_at=False)  # no figure shows it
     proposers = sorted({r.proposer for r in found if r.proposer})
     if proposer:
