@@ -176,29 +176,11 @@ def _load_records(session: Session, filters: Filters, decided_at: bool) -> list[
     new = tuple.__new__  # EditRecord._make without its length check: the fields are listed right here
     pending = (PENDING, None, None)
     for row, st in decisions.with_owner_standing(session, edits_q, decided_at=decided_at):
-        edit_id, round_id, source, intent, predicted, hidden_reason, hidden_kind, hidden_value = row[:8]
+        edit_id, round_id, source, intent = row[:4]  # then the prediction and the hidden reason, kind, value
         proposed_in, labels, proposed_at = rounds[round_id]
         status, time_taken, when = pending if st is None else st
-        out.append(
-            new(
-                EditRecord,
-                (
-                    edit_id,
-                    *proposed_in,
-                    status,
-                    source,
-                    intent,
-                    *labels,
-                    predicted,
-                    hidden_reason,
-                    hidden_kind,
-                    hidden_value,
-                    proposed_at,
-                    when,
-                    time_taken,
-                ),
-            )  # fmt: skip
-        )
+        fields = (edit_id, *proposed_in, status, source, intent, *labels, *row[4:8], proposed_at, when, time_taken)
+        out.append(new(EditRecord, fields))  # in EditRecord's field order
     if filters.proposer:
         out = filter_records(out, Filters(proposer=filters.proposer))
     return out
