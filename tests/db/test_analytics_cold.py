@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -360,3 +361,8 @@ class _Row(tuple):
     user_id = property(itemgetter(1))
     action = property(itemgetter(2))
     modified_text = property(itemgetter(3))
+
+
+def test_owner_standing_needs_the_edit_id_first(engine):
+    with read_scope(engine) as s, pytest.raises(ValueError, match="Edit.id"):
+        next(decisions.with_owner_standing(s, sa_select(col(Edit.source), col(Edit.id)).join(Round).join(Thread)))
