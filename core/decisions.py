@@ -13,12 +13,14 @@ waits for those locks. So a decision is either in the applied text or refused, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from itertools import chain, groupby
 from operator import attrgetter, itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Select, func, not_, or_
 from sqlalchemy.exc import IntegrityError
@@ -86,6 +88,8 @@ class Standing:
 
 
 PENDING = Standing()
+# One shared Standing per unrewritten status: folding 100,000 groups then builds no objects.
+_UNREWRITTEN = {s.value: Standing(s) for s in (EditStatus.ACCEPT, EditStatus.REJECT)}
 
 
 class _DecisionLike(Protocol):
@@ -122,7 +126,10 @@ def standing(decisions: Iterable[_DecisionLike]) -> Standing:
 def _standing_of(top: _DecisionLike | None) -> Standing:
     if top is None:
         return PENDING
-    return Standing(EditStatus(top.action), top.modified_text if top.action == _MODIFY else None)
+    action = top.action
+    if action == _MODIFY:
+        return Standing(EditStatus.MODIFY, top.modified_text)
+    return _UNREWRITTEN.get(action) or Standing(EditStatus(action))
 
 
 D = TypeVar("D", bound=_DecisionLike)
@@ -132,16 +139,8 @@ def fold_standing(rows: Iterable[D], key: Callable[[D], object]) -> Iterator[tup
     """Group `rows` (ordered by `key(row)`, then oldest first; each with .action and .modified_text)
     and yield what stands for each group with the group's rows: one pass, constant memory per group,
     for streamed exports."""
-    group: list[D] = []
-    current: object = object()
-    for row in rows:
-        k = key(row)
-        if group and k != current:
-            yield _standing_of(standing_row(group)), group
-            group = []
-        current = k
-        group.append(row)
-    if group:
+    for _, grouped in groupby(rows, key):
+        group = list(grouped)
         yield _standing_of(standing_row(group)), group
 
 
@@ -405,9 +404,15 @@ def query(
     return q
 
 
-@dataclass(frozen=True, slots=True)
-class Stands:
-    """What stands for one edit and one person, with their latest decision row on it (an undo included)."""
+def _rows(session: Session, q: Select) -> Iterator[Any]:
+    """The rows of `q` streamed in batches, as plain rows from the connection: ORM row processing and
+    one fetch per row took most of the time over 100,000 decisions."""
+    return chain.from_iterable(session.connection().execute(q).partitions(2000))
+
+
+class Stands(NamedTuple):
+    """What stands for one edit and one person, with their latest decision row on it (an undo included).
+    A named tuple: a page folds 100,000 of these, and a frozen dataclass took a third of that time."""
 
     edit_id: int
     user_id: int
@@ -444,12 +449,46 @@ def stands(
         chunks = (None,)
     for chunk in chunks:
         q = query(*cols, project_ids=project_ids, user_ids=user_ids, edit_ids=chunk, thread_id=thread_id)
-        rows = session.execute(q)
-        for st, group in fold_standing(rows, itemgetter(0, 1)):
+        for st, group in fold_standing(_rows(session, q), itemgetter(0, 1)):
             if not st.decided and not include_pending:
                 continue
             last = group[-1]
             yield Stands(last[0], last[1], st, last[4], last[5], last[6], tuple(last[n:]))
+
+
+class OwnerStanding(NamedTuple):
+    """What stands for an edit's thread owner, with when they last acted on it (an undo included)."""
+
+    status: str  # accept | reject | modify (an EditStatus value)
+    time_taken_ms: int | None  # of the latest row
+    decided_at: datetime | None = None  # of the latest row, where asked for
+
+
+def with_owner_standing(
+    session: Session, edits: Select, *, decided_at: bool = True
+) -> Iterator[tuple[Any, OwnerStanding | None]]:
+    """Each row of `edits` (the caller's select over Edit joined to its Thread, Edit.id its first column,
+    in the caller's order) with what stands for the owner of the edit's thread (their own revision),
+    None when pending. The owner's decisions are joined on, so 100,000 edits are one read (a page's
+    first paint), not two. Without `decided_at` the time of the latest decision is not read: turning
+    100,000 stored times into datetimes took a quarter of the read."""
+    if not edits.selected_columns[0].compare(Edit.__table__.c.id):  # type: ignore[attr-defined]
+        raise ValueError("with_owner_standing needs Edit.id as the first column")
+    n = len(edits.selected_columns)
+    q = (
+        edits.add_columns(*columns("action", "time_taken_ms", *(["created_at"] if decided_at else [])))
+        .outerjoin(Decision, (col(Decision.edit_id) == col(Edit.id)) & (col(Decision.user_id) == col(Thread.user_id)))
+        .order_by(col(Edit.id), col(Decision.id))  # after the caller's order: each edit's rows together, oldest first
+    )
+    action = itemgetter(n)
+    for _, grouped in groupby(_rows(session, q), itemgetter(0)):
+        group = list(grouped)
+        top = standing_row(group, action) if group[0][n] is not None else None
+        if top is None:
+            yield group[0], None
+        else:
+            last = group[-1]
+            yield group[0], OwnerStanding(top[n], *last[n + 1 :])
 
 
 def in_project(
@@ -498,12 +537,15 @@ class DecisionTally:
 
 def tally_standing(statuses: Iterable[str], rows: int | None = None) -> DecisionTally:
     """Count what stands (one status per edit and person; pending ones are not decided)."""
-    counts = {EditStatus.ACCEPT.value: 0, EditStatus.MODIFY.value: 0, EditStatus.REJECT.value: 0}
-    for status in statuses:
-        key = str(status)
-        if key in counts:
-            counts[key] += 1
-    accepted, modified, rejected = counts["accept"], counts["modify"], counts["reject"]
+    return tally_counts(Counter(map(str, statuses)), rows)
+
+
+def tally_counts(counts: Mapping[str, int], rows: int | None = None) -> DecisionTally:
+    """tally_standing of statuses already counted ({"accept": 3, "pending": 2}): for callers that
+    count many groups in one pass."""
+    accepted, modified, rejected = (
+        counts.get(s.value, 0) for s in (EditStatus.ACCEPT, EditStatus.MODIFY, EditStatus.REJECT)
+    )
     return DecisionTally(accepted + modified + rejected, accepted, modified, rejected, rows)
 
 
@@ -522,10 +564,10 @@ def count_decided(
 ) -> DecisionTally:
     """The DecisionTally of the log under these filters (`where`: the caller's extra conditions on the
     joined Edit, Round, Thread, Document), read in one streamed pass; `group_by` names columns of those
-    to count decided edits by ({"depth": Round.depth})."""
+    (or of the log: column("user_id")) to count decided edits by ({"depth": Round.depth})."""
     names = list(group_by or {})
     q = query(
-        *columns("edit_id", "user_id", "action", "modified_text"),
+        *columns("edit_id", "user_id", "action"),  # no rewritten text: a count needs only the action
         *(group_by or {}).values(),
         project_ids=project_ids,
         document_ids=document_ids,
@@ -538,16 +580,19 @@ def count_decided(
     for condition in where:
         q = q.where(condition)
     rows = 0
-    statuses: list[str] = []
+    statuses: Counter[str] = Counter()  # what stands: the top row's action
     groups: dict[str, dict[Any, int]] = {n: {} for n in names}
-    for st, group in fold_standing(session.execute(q), itemgetter(0, 1)):
+    action = itemgetter(2)
+    for _, grouped in groupby(_rows(session, q), itemgetter(0, 1)):
+        group = list(grouped)
         rows += len(group)
-        statuses.append(st.status.value)
-        if st.decided:
+        top = standing_row(group, action)
+        if top is not None:
+            statuses[top[2]] += 1
             for i, name in enumerate(names):
-                value = group[-1][4 + i]
+                value = group[-1][3 + i]
                 groups[name][value] = groups[name].get(value, 0) + 1
-    return replace(tally_standing(statuses, rows), groups=groups)
+    return replace(tally_counts(statuses, rows), groups=groups)
 
 
 # --- history -------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from core import access
 from core.access import Action, Actor, ProjectRef
+from core.bulk import collector_paused
 from core.db import read_scope
 from core.learning import analytics
 from core.learning.analytics import EditRecord, Filters
@@ -78,11 +79,12 @@ def document_titles(engine: Engine, actor: Actor, project_id: int | None) -> dic
         return {int(i or 0): str(t) for i, t in s.exec(query).all()}
 
 
-def records(engine: Engine, actor: Actor, filters: Filters) -> list[EditRecord]:
-    """Every proposed edit matching the filters, in the threads this person may read."""
+def records(engine: Engine, actor: Actor, filters: Filters, *, decided_at: bool = True) -> list[EditRecord]:
+    """Every proposed edit matching the filters, in the threads this person may read (without
+    `decided_at`, that time is not read: see analytics.load_records)."""
     filters = scoped(actor, filters)
     with read_scope(engine) as s:
-        return analytics.load_records(s, filters)
+        return analytics.load_records(s, filters, decided_at=decided_at)
 
 
 def distance_rows(engine: Engine, actor: Actor, project_ids: list[int]) -> list[dict[str, object]]:
@@ -125,16 +127,22 @@ ACCEPTANCE_BY = ("depth", "intent", "source", "user", "proposer")
 
 def summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None = None) -> AnalyticsSummary:
     """The page's figures for the records matching the filters (and one proposer, if given)."""
-    found = records(engine, actor, filters)
+    with collector_paused():
+        return _summary(engine, actor, filters, proposer)
+
+
+def _summary(engine: Engine, actor: Actor, filters: Filters, proposer: str | None) -> AnalyticsSummary:
+    found = records(engine, actor, filters, decided_at=False)  # no figure shows it
     proposers = sorted({r.proposer for r in found if r.proposer})
     if proposer:
         found = analytics.filter_records(found, Filters(proposer=proposer))
+    per_round = analytics.edits_per_round(found)
     return AnalyticsSummary(
         proposers=proposers,
         total=analytics.tally(found),
-        acceptance={by: analytics.acceptance_by(found, by) for by in ACCEPTANCE_BY},
-        per_depth=analytics.per_depth_summary(found),
-        per_round=analytics.edits_per_round(found),
+        acceptance=analytics.acceptance_by_each(found, ACCEPTANCE_BY),
+        per_depth=analytics.per_depth_of_rounds(per_round),
+        per_round=per_round,
         times=analytics.decision_times(found, "intent"),
         seconds=analytics.histogram(
             [r.time_taken_ms / 1000 for r in found if r.decided and r.time_taken_ms is not None]

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from core import access, decisions
 from core.access import Action, Actor
+from core.bulk import collector_paused
 from core.db import read_scope, session_scope
 from core.errors import NotFoundError
 from core.learning import analytics, hidden, muting, preference
@@ -75,7 +76,7 @@ class LearningView:
     meta: dict[str, Any]
     fitted_at: datetime | None
     mutes: list[Mute]  # the person's and the project's, active ones
-    records: list[EditRecord]  # the edits proposed in the person's own threads
+    records: list[EditRecord]  # the edits proposed in the person's own threads (decided_at not read)
     seen_rules: list[str] = field(default_factory=list)  # rules and intents proposed in the project,
     seen_intents: list[str] = field(default_factory=list)  # to choose one to mute
     # decided edits (core.decisions.count_decided, as Export and Analytics count them)
@@ -101,13 +102,17 @@ class LearningView:
 
 def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView:
     access.authorize(actor, Action.DECISIONS_READ_OWN, access.ProjectRef(project_id))
-    with read_scope(engine) as s:
+    with read_scope(engine) as s, collector_paused():
         profile = preference.get_profile(s, project_id, actor.user_id)
         mutes = muting.list_mutes(s, project_id, actor.user_id)
-        records = analytics.load_records(s, analytics.Filters(project_id=project_id, user_id=actor.user_id))
+        records = analytics.load_records(
+            s, analytics.Filters(project_id=project_id, user_id=actor.user_id), decided_at=False
+        )
         seen_rules, seen_intents = analytics.seen_in_project(s, project_id)
-        own = decisions.count_decided(s, project_ids=[project_id], user_ids=[actor.user_id]).decided
-        everyone = decision_counts_in(s, actor, project_id).decided
+        # one pass over the log: the project's count (everyone's, or one's own) split by person
+        counted = decision_counts_in(s, actor, project_id, by_person=True)
+        own = counted.groups["person"].get(actor.user_id, 0)
+        everyone = counted.decided
     return LearningView(
         learning=profile.learning,
         threshold=profile.threshold,
@@ -123,11 +128,14 @@ def learning_view(engine: Engine, actor: Actor, project_id: int) -> LearningView
     )
 
 
-def decision_counts_in(session: Session, actor: Actor, project_id: int) -> decisions.DecisionTally:
+def decision_counts_in(
+    session: Session, actor: Actor, project_id: int, *, by_person: bool = False
+) -> decisions.DecisionTally:
     """Decided edits in the project (core.decisions.count_decided, as every page counts them): everyone's
-    for researchers and admins, one's own for others."""
+    for researchers and admins, one's own for others; `by_person` adds groups["person"] (user id -> decided)."""
     users = None if actor.reads_all_decisions else [actor.user_id]
-    return decisions.count_decided(session, project_ids=[project_id], user_ids=users)
+    group_by = {"person": decisions.column("user_id")} if by_person else None
+    return decisions.count_decided(session, project_ids=[project_id], user_ids=users, group_by=group_by)
 
 
 def update_profile(
@@ -170,8 +178,9 @@ class LearningFigures:
 
 
 def learning_figures(view: LearningView) -> LearningFigures:
-    return LearningFigures(
-        hidden_by_value=view.hidden_by_value(),
-        quality=analytics.preference_quality(view.records),
-        by_source=analytics.acceptance_by(view.records, "source"),
-    )
+    with collector_paused():
+        return LearningFigures(
+            hidden_by_value=view.hidden_by_value(),
+            quality=analytics.preference_quality(view.records),
+            by_source=analytics.acceptance_by(view.records, "source"),
+        )

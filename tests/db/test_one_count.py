@@ -1,6 +1,7 @@
 """One definition of "decisions" (issue 13, problem 11: Export said 104, Analytics 97, Learning 64 on one
-database): the services behind the three pages count through core.decisions.tally_standing and agree,
-on a log holding undo, changed decisions and a decided hidden edit, on SQLite and PostgreSQL."""
+database): the services behind the three pages count through core.decisions.tally_counts (what tally_standing
+counts with) and agree, on a log holding undo, changed decisions and a decided hidden edit, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -53,13 +54,13 @@ def decided(engine: Engine) -> tuple[int, access.Actor, access.Actor]:
 def test_export_analytics_and_learning_count_one_way(engine, decided, monkeypatch):
     project_id, admin, writer = decided
     calls: list[str] = []
-    real = decisions.tally_standing
+    real = decisions.tally_counts
 
-    def spy(statuses, rows=None):
+    def spy(counts, rows=None):
         calls.append("tally")
-        return real(statuses, rows)
+        return real(counts, rows)
 
-    monkeypatch.setattr(decisions, "tally_standing", spy)
+    monkeypatch.setattr(decisions, "tally_counts", spy)
     for who in (admin, writer):
         calls.clear()
         exported = exports.overview(engine, who, ExportFilters(project_ids=(project_id,))).summary
