@@ -23,6 +23,7 @@ me = actor()
 project_id = current_project_id()
 
 PAGE_SIZE = 100  # rows of the documents table drawn at a time
+NEW_OPEN = "doc_new_open"  # the "New document" box is open
 DUPLICATES = "_doc_duplicates"  # [(name, existing id, existing title)] not imported: already documents
 UPLOAD_GEN = "_doc_upload_gen"  # a new uploader key after each import: it starts empty
 
@@ -115,23 +116,30 @@ def upload_files() -> None:
         st.rerun()
 
 
+listed = cached.document_list(eng, me, project_id)
+rows = listed.rows
+
 if documents.may_create(me, project_id):  # annotators judge the documents they are given (core checks too)
-    st.caption(f"Limit: {documents.max_document_size()} of text per document.")
-    # A key keeps the chosen tab across reruns (a message appearing above must not flip it back). The
-    # paste form is always drawn (a form's unsent text lives only in the browser: drawing it again would
-    # lose a draft); the uploader only while its tab is open.
-    paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"], key="doc_tabs", on_change="rerun")
-    with paste_tab:
-        paste_text()
-    if upload_tab.open:
-        with upload_tab:
-            upload_files()
+    # Drawn only while open (the page opens at once); open to begin with while there is no document,
+    # then as the writer leaves it (its parameters stay the same: a changed one would make a new box).
+    st.session_state.setdefault(NEW_OPEN, not rows)
+    new_box = st.expander("New document", key=NEW_OPEN, on_change="rerun", icon=":material/add:")
+    if new_box.open:
+        with new_box:
+            st.caption(f"Limit: {documents.max_document_size()} of text per document.")
+            # A key keeps the chosen tab across reruns (a message appearing above must not flip it back).
+            # The paste form is always drawn (a form's unsent text lives only in the browser: drawing it
+            # again would lose a draft); the uploader only while its tab is open.
+            paste_tab, upload_tab = st.tabs(["Paste text", "Upload files"], key="doc_tabs", on_change="rerun")
+            with paste_tab:
+                paste_text()
+            if upload_tab.open:
+                with upload_tab:
+                    upload_files()
 
 show_duplicates()
 
 st.subheader("Your documents")
-listed = cached.document_list(eng, me, project_id)
-rows = listed.rows
 
 if not rows:
     st.info("No documents yet: paste text or upload a file above.", icon=":material/info:")

@@ -54,3 +54,18 @@ def test_the_uploader_is_drawn_only_while_its_tab_is_open(app_engine: Engine) ->
     at.run()
     assert not at.exception and at.get("file_uploader")
     assert at.text_area(key="paste_text")  # the paste form stays drawn: a draft typed in it is kept
+
+
+def test_the_new_document_box_opens_by_itself_only_while_there_is_no_document(app_engine: Engine) -> None:
+    at = app_test()
+    at.run()
+    assert at.text_input(key="paste_title")  # nothing yet: the box is open
+    _seed(app_engine, 2)
+    fresh = app_test()  # a new session, documents present: the box waits closed
+    fresh.run()
+    assert not fresh.exception and all(t.key != "paste_title" for t in fresh.text_input)
+    fresh.session_state["doc_new_open"] = True  # as a click on "New document" does
+    fresh.run()
+    assert fresh.text_input(key="paste_title")
+    at.run()  # the first session left it open: it stays open
+    assert at.text_input(key="paste_title")
