@@ -7,6 +7,7 @@ import streamlit as st
 from core.errors import RedraftError
 from core.services import history
 from ui.diff_view import diff_view
+from ui.lazy import when_open
 from ui.pickers import document_picker, linked_round, unlink_round, write_url
 from ui.state import actor, engine, flash, show_flashes
 from ui.text import md_escape
@@ -81,13 +82,10 @@ else:
         if summary.changes == 0:
             st.caption("The two versions have the same text.")
 
-st.subheader("Restore")
 older = [i for i in ids_newest_first if i != head_id]
-if not found.may_restore:  # it moves everyone's head: the document's owner or an admin (core checks too)
-    st.caption("Only the document's owner or an admin restores an old version.")
-elif not older:
-    st.caption("Nothing to restore: this is the only version.")
-else:
+
+
+def restore() -> None:
     with st.container(horizontal=True, vertical_alignment="bottom"):
         chosen = st.selectbox("Version to restore", older, format_func=label, key="history_restore")
         if st.button("Restore as the current version", icon=":material/restore:", key="history_restore_btn"):
@@ -98,3 +96,16 @@ else:
             except RedraftError as exc:
                 st.error(md_escape(str(exc)), icon=":material/error:")
     st.caption("Restoring never rewrites history: the old text becomes a new version on top.")
+
+
+if not found.may_restore:  # it moves everyone's head: the document's owner or an admin (core checks too)
+    st.caption("Only the document's owner or an admin restores an old version.")
+elif not older:
+    st.caption("Nothing to restore: this is the only version.")
+else:  # drawn once opened: the page opens at once
+    when_open(
+        st.expander(
+            "Restore an earlier version", key="history_restore_open", on_change="rerun", icon=":material/restore:"
+        ),
+        restore,
+    )

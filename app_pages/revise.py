@@ -19,6 +19,7 @@ from core.revision.rounds import DEFAULT_MAX_DEPTH, RoundSettings
 from core.services import downloads, learning, manual, revision
 from core.services import review as review_service
 from ui import protected_terms, review_widget
+from ui.lazy import when_open
 from ui.pickers import DOC_PARAM, ROUND_PARAM, document_picker, linked_round, write_url
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
@@ -304,37 +305,41 @@ def manual_edit_box(round_id: int, base_version_id: int) -> None:
 
 
 def download_menu(label: str) -> None:
+    """The current text and the edit log, each file made only when its button is clicked."""
+    when_open(st.popover(label, icon=":material/download:", key="rv_downloads", on_change="rerun"), _downloads)
+
+
+def _downloads() -> None:
     title = titles.get(doc_id, "document")
-    with st.popover(label, icon=":material/download:"):
-        for fmt, name in (("txt", "Text (.txt)"), ("md", "Markdown (.md)"), ("docx", "Word (.docx)")):
+    for fmt, name in (("txt", "Text (.txt)"), ("md", "Markdown (.md)"), ("docx", "Word (.docx)")):
 
-            def make(fmt: str = fmt) -> bytes:
-                return downloads.current_text_bytes(eng, me, doc_id, fmt, title)
+        def make(fmt: str = fmt) -> bytes:
+            return downloads.current_text_bytes(eng, me, doc_id, fmt, title)
 
-            st.download_button(
-                name,
-                data=make,
-                file_name=safe_filename(title, fmt),
-                mime=TEXT_FORMATS[fmt],
-                on_click="ignore",
-                key=f"dl_{fmt}",
-                width="stretch",
-            )
-        st.caption("The current text: the latest version with this round's decisions so far.")
-        for fmt, name in (("jsonl", "Edit log (.jsonl)"), ("csv", "Edit log (.csv)")):
+        st.download_button(
+            name,
+            data=make,
+            file_name=safe_filename(title, fmt),
+            mime=TEXT_FORMATS[fmt],
+            on_click="ignore",
+            key=f"dl_{fmt}",
+            width="stretch",
+        )
+    st.caption("The current text: the latest version with this round's decisions so far.")
+    for fmt, name in (("jsonl", "Edit log (.jsonl)"), ("csv", "Edit log (.csv)")):
 
-            def make_log(fmt: str = fmt) -> bytes:
-                return downloads.edit_log_bytes(eng, me, doc_id, fmt)
+        def make_log(fmt: str = fmt) -> bytes:
+            return downloads.edit_log_bytes(eng, me, doc_id, fmt)
 
-            st.download_button(
-                name,
-                data=make_log,
-                file_name=safe_filename(title + " edit log", fmt),
-                mime=LOG_FORMATS[fmt],
-                on_click="ignore",
-                key=f"dl_log_{fmt}",
-                width="stretch",
-            )
+        st.download_button(
+            name,
+            data=make_log,
+            file_name=safe_filename(title + " edit log", fmt),
+            mime=LOG_FORMATS[fmt],
+            on_click="ignore",
+            key=f"dl_log_{fmt}",
+            width="stretch",
+        )
 
 
 max_depth = int(st.session_state.rv_depth)
@@ -372,8 +377,10 @@ if state.reviewing and thread is not None and rnd is not None:
             args=(thread.id, rnd.id),
         )
         download_menu("Download")
-    with st.expander("Settings for the next round", expanded=False):
-        settings_form(disabled=False)
+    when_open(
+        st.expander("Settings for the next round", key="rv_next_settings", on_change="rerun"),
+        lambda: settings_form(disabled=False),
+    )
     st.stop()
 
 # --- no round under review: the text as it stands, and what to do next ------------------------------
@@ -404,11 +411,14 @@ if settled and thread is not None:
             icon=":material/history:",
             query_params={DOC_PARAM: str(doc_id)},
         )
-    with st.expander("Start a new revision of this text", expanded=False):
+
+    def new_revision() -> None:
         settings_form(disabled=False)
         st.button(
             "Start a new revision", type="primary", icon=":material/auto_fix_high:", key="propose", on_click=on_propose
         )
+
+    when_open(st.expander("Start a new revision of this text", key="rv_new_revision", on_change="rerun"), new_revision)
     st.stop()
 
 if rnd is not None and rnd.status == RoundStatus.FAILED:

@@ -78,6 +78,9 @@ def test_restore_makes_a_new_head_and_keeps_history(app):
     at, engine = app
     doc_id, _ = revised(engine)
     at.run()
+    assert all(b.key != "history_restore_btn" for b in at.button)  # in a box drawn once opened
+    at.session_state["history_restore_open"] = True  # as a click on it does
+    at.run()
     (older,) = at.selectbox(key="history_restore").options
     assert older.startswith("v1 · pasted")
     at.button(key="history_restore_btn").click().run()

@@ -203,6 +203,8 @@ def test_propose_runs_in_the_background_then_shows_the_round(app):
     fresh = app_test()
     fresh.switch_page("app_pages/revise.py")
     fresh.run()
+    fresh.session_state["rv_next_settings"] = True  # the settings box is drawn once opened
+    fresh.run()
     assert fresh.text_area(key="rv_feedback").value == "keep it formal"
     assert fresh.number_input(key="rv_depth").value == 3
     assert len(component_data(fresh)["edits"]) == len(data["edits"])
@@ -216,6 +218,8 @@ def test_apply_and_continue_stops_at_the_depth_limit_and_says_so(app):
     at.session_state[review_widget.review_key(round_id)] = {
         "outbox": {"seq": 1, "items": [{"k": "a1", "id": ids[0], "a": "accept"}]}
     }
+    at.session_state["rv_next_settings"] = True  # the settings box is drawn once opened
+    at.run()
     at.number_input(key="rv_depth").set_value(1)
     at.button(key="apply_continue").click().run()
     rerun_until(at, success_with("The revision loop stopped: maximum depth reached"))
@@ -239,6 +243,9 @@ def test_finish_applies_the_decisions_and_ends_the_thread(app):
     at.button(key="finish").click().run()
     assert not at.exception
     assert any("This revision is finished" in m.value for m in at.success)
+    assert all(b.key != "propose" for b in at.button)  # in a box drawn once opened
+    at.session_state["rv_new_revision"] = True  # as a click on it does
+    at.run()
     assert at.button(key="propose").label == "Start a new revision"
     with session_scope(engine) as s:
         versions = s.exec(select(Version).where(Version.document_id == doc_id)).all()
