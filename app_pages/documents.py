@@ -12,6 +12,7 @@ from core.errors import RedraftError
 from core.files import SUPPORTED_EXTENSIONS
 from core.services import documents, history
 from ui import cached
+from ui.lazy import when_open
 from ui.pickers import DOC_PARAM
 from ui.state import actor, current_project_id, engine, flash, show_flashes
 from ui.text import md_escape
@@ -253,25 +254,18 @@ with st.container(border=True):
         if st.button("Open in Revise", key="open_revise", type="primary", icon=":material/rate_review:"):
             open_in_revise(current.id)
 
-    versions = history.version_history(eng, me, current.id)
-    head = versions.head_id
-    st.caption(f"{len(versions.versions)} version(s)")
-    st.dataframe(
-        [
-            {
-                "Version": versions.label(v.id),
-                "Created": v.created_at,
-                "Origin": versions.origins[v.id],
-                "Characters": len(v.text),
-                "Current": v.id == head,
-                "Note": v.note or "",
-            }
-            for v in reversed(versions.versions)
-        ],
-        hide_index=True,
-        key="versions_table",
-        column_config={"Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
-    )
-    head_text = versions.head_text
-    with st.expander("Current text", expanded=False):
+        st.page_link(
+            "app_pages/history.py",
+            label="History",
+            icon=":material/history:",
+            query_params={DOC_PARAM: str(current.id)},
+        )
+
+    # every version is on the History page; here, how many and the current text (read once opened)
+    st.caption(f"{current.versions:,} version(s) · the current text has {current.characters:,} characters")
+
+    def current_text() -> None:
+        head_text = history.version_history(eng, me, current.id).head_text
         st.text(head_text[:20000] + ("…" if len(head_text) > 20000 else ""))
+
+    when_open(st.expander("Current text", key="doc_current_text", on_change="rerun"), current_text)

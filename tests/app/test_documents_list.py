@@ -69,3 +69,20 @@ def test_the_new_document_box_opens_by_itself_only_while_there_is_no_document(ap
     assert fresh.text_input(key="paste_title")
     at.run()  # the first session left it open: it stays open
     assert at.text_input(key="paste_title")
+
+
+def test_the_selected_document_links_its_history_and_shows_its_text_once_asked(app_engine: Engine) -> None:
+    (doc_id,) = _seed(app_engine, 1)
+    at = app_test()
+    at.session_state["document_id"] = doc_id  # as a click on its row does
+    at.run()
+    assert not at.exception
+    assert f"1 version(s) · the current text has {len('Text of report 0.'):,} characters" in [
+        c.value for c in at.main.caption
+    ]
+    (link,) = [e for e in at.get("page_link") if e.proto.label == "History"]
+    assert f"doc={doc_id}" in link.proto.query_string
+    assert "Text of report 0." not in [t.value for t in at.text]  # the text is read once its box is opened
+    at.session_state["doc_current_text"] = True
+    at.run()
+    assert "Text of report 0." in [t.value for t in at.text]
