@@ -44,39 +44,57 @@ if not options.everyone:
 
 # --- filters -------------------------------------------------------------------------------------
 
-with st.container(border=True):
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        project_id = st.selectbox(
-            "Project",
-            [None, *projects],
-            format_func=lambda i: "All projects" if i is None else projects[i],
-            key="an_project",
-        )
-        docs = analytics_service.document_titles(eng, me, project_id)
-        document_id = st.selectbox(
-            "Document",
-            [None, *recent_first(list(docs), st.session_state.get("an_document"))],
-            format_func=lambda i: "All documents" if i is None else f"#{i} {docs[i]}",
-            key="an_document",
-        )
-    with c2:
-        user_id = st.selectbox(
-            "Person",
-            [None, *people] if options.everyone else list(people),
-            format_func=lambda i: "Everyone" if i is None else people[i],
-            key="an_user",
-        )
-        sessions = st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="an_sessions")
-    with c3:
-        use_dates = st.checkbox("Only a date range", key="an_use_dates")
-        since = until = None
-        if use_dates:
-            d0, d1 = st.columns(2)
-            start = d0.date_input("From", key="an_since")
-            end = d1.date_input("To", key="an_until")
-            since = datetime.combine(start, time.min, tzinfo=UTC)
-            until = datetime.combine(end, time.max, tzinfo=UTC)
+# Drawn only while their box is open (the page opens at once); their values stay in the session meanwhile
+# (persist_state), so a closed box still filters. A stale value (a project or document gone) is dropped.
+KEEP = {"persist_state": "session"}
+box = st.expander("Filters", key="an_filters_open", on_change="rerun", icon=":material/filter_alt:")
+c2 = None
+if box.open:
+    with box:
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            project_id = st.selectbox(
+                "Project",
+                [None, *projects],
+                format_func=lambda i: "All projects" if i is None else projects[i],
+                key="an_project",
+                **KEEP,
+            )
+            docs = analytics_service.document_titles(eng, me, project_id)
+            st.selectbox(
+                "Document",
+                [None, *recent_first(list(docs), st.session_state.get("an_document"))],
+                format_func=lambda i: "All documents" if i is None else f"#{i} {docs[i]}",
+                key="an_document",
+                **KEEP,
+            )
+        with c2:
+            st.selectbox(
+                "Person",
+                [None, *people] if options.everyone else list(people),
+                format_func=lambda i: "Everyone" if i is None else people[i],
+                key="an_user",
+                **KEEP,
+            )
+            st.radio("Sessions", ["all", "people only", "simulated only"], horizontal=True, key="an_sessions", **KEEP)
+        with c3:
+            if st.checkbox("Only a date range", key="an_use_dates", **KEEP):
+                d0, d1 = st.columns(2)
+                d0.date_input("From", key="an_since", **KEEP)
+                d1.date_input("To", key="an_until", **KEEP)
+
+project_id = st.session_state.get("an_project")
+project_id = project_id if project_id in projects else None
+document_id = st.session_state.get("an_document")
+if document_id is not None and document_id not in analytics_service.document_titles(eng, me, project_id):
+    document_id = None
+user_id = st.session_state.get("an_user")
+user_id = user_id if user_id in people else None
+since = until = None
+if st.session_state.get("an_use_dates") and "an_since" in st.session_state and "an_until" in st.session_state:
+    since = datetime.combine(st.session_state.an_since, time.min, tzinfo=UTC)
+    until = datetime.combine(st.session_state.an_until, time.max, tzinfo=UTC)
+sessions = st.session_state.get("an_sessions", "all")
 
 filters = analytics.Filters(
     project_id=project_id,
@@ -90,10 +108,16 @@ filters = analytics.Filters(
 # the widget no longer offers it
 asked = st.session_state.get("an_proposer")
 found = cached.analytics_summary(eng, me, filters, asked)
-with c2:
-    proposer = st.selectbox(
-        "Proposer", [None, *found.proposers], format_func=lambda p: p or "All proposers", key="an_proposer"
-    )
+proposer = asked if asked in found.proposers else None
+if c2 is not None:
+    with c2:
+        proposer = st.selectbox(
+            "Proposer",
+            [None, *found.proposers],
+            format_func=lambda p: p or "All proposers",
+            key="an_proposer",
+            **KEEP,
+        )
 if proposer != asked:
     found = cached.analytics_summary(eng, me, filters, proposer)
 

@@ -76,11 +76,20 @@ def test_analytics_page_charts_filters_and_downloads(app: AppTest) -> None:
     assert int(metric(app, "Predictions with a decision")) > 0
     open_tab(app, "Acceptance")
     # filter to one project: the counts follow
+    assert all(s.key != "an_project" for s in app.selectbox)  # the filters are drawn once their box is opened
+    app.session_state["an_filters_open"] = True  # as a click on it does
+    app.run()
     app.selectbox(key="an_project").set_value(sim_on).run()
     assert not app.exception
     with session_scope(db.open_database()) as s:
         only = analytics.tally(analytics.load_records(s, analytics.Filters(project_id=sim_on)))
     assert metric(app, "Edits proposed") == f"{only['proposed']:,}" != f"{everything['proposed']:,}"
+    app.session_state["an_filters_open"] = False  # closed again, the box still filters
+    app.run()
+    assert not app.exception and all(s.key != "an_project" for s in app.selectbox)
+    assert metric(app, "Edits proposed") == f"{only['proposed']:,}"
+    app.session_state["an_filters_open"] = True
+    app.run()
     app.radio(key="an_sessions").set_value("people only").run()
     assert not app.exception
     assert any("No proposed edits match" in i.value for i in app.info)

@@ -134,6 +134,8 @@ def test_annotator_sees_only_their_own_and_no_admin_controls(browser, oidc_app):
     expect(page.get_by_text("You export your own decisions only")).to_be_visible()
     go(page, "Analytics")
     expect(page.get_by_text("You see the edits proposed in your own revisions")).to_be_visible()
+    page.get_by_text("Filters", exact=True).click()
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Person")).to_be_visible()
     expect(page.get_by_test_id("stSelectbox").filter(has_text="Person")).not_to_contain_text("Everyone")
     go(page, "History")
     expect(page.get_by_text("Only the document's owner or an admin restores")).to_be_visible()
