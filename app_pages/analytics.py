@@ -49,7 +49,17 @@ if not options.everyone:
 KEEP = {"persist_state": "session"}
 box = st.expander("Filters", key="an_filters_open", on_change="rerun", icon=":material/filter_alt:")
 c2 = None
+
+
+def drop_stale(key: str, offered: object) -> None:
+    """A kept value no longer offered (a project left, a document deleted) would make its widget fail."""
+    if st.session_state.get(key) is not None and st.session_state[key] not in offered:  # type: ignore[operator]
+        st.session_state[key] = None
+
+
 if box.open:
+    drop_stale("an_project", projects)
+    drop_stale("an_user", people)
     with box:
         c1, c2, c3 = st.columns(3)
         with c1:
@@ -61,6 +71,7 @@ if box.open:
                 **KEEP,
             )
             docs = analytics_service.document_titles(eng, me, project_id)
+            drop_stale("an_document", docs)
             st.selectbox(
                 "Document",
                 [None, *recent_first(list(docs), st.session_state.get("an_document"))],
@@ -110,6 +121,7 @@ asked = st.session_state.get("an_proposer")
 found = cached.analytics_summary(eng, me, filters, asked)
 proposer = asked if asked in found.proposers else None
 if c2 is not None:
+    drop_stale("an_proposer", found.proposers)
     with c2:
         proposer = st.selectbox(
             "Proposer",

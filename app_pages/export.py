@@ -45,10 +45,20 @@ UNSET: dict[str, object] = {
 }  # fmt: skip
 
 
+projects = dict(options.projects)
+people = {u[0]: f"{u[1]}{' (simulated)' if u[2] else ''}" for u in options.users}
+specs = {sp[0]: f"#{sp[0]} {sp[1] or sp[2]}" for sp in options.specs}
+# what each multiselect may hold now: a value kept from earlier (a project left, a proposer removed) is dropped
+OFFERED: dict[str, Any] = {
+    "ex_projects": projects, "ex_users": people, "ex_intents": options.intents, "ex_depths": options.depths,
+    "ex_specs": specs,
+}  # fmt: skip
+
+
 def draw_filters() -> None:
-    projects = dict(options.projects)
-    people = {u[0]: f"{u[1]}{' (simulated)' if u[2] else ''}" for u in options.users}
-    specs = {sp[0]: f"#{sp[0]} {sp[1] or sp[2]}" for sp in options.specs}
+    for key in OFFERED:  # a kept value no longer offered would make its widget fail
+        if key in st.session_state and st.session_state[key] != chosen(key):
+            st.session_state[key] = chosen(key)
     keep = {"persist_state": "session"}
     c1, c2, c3 = st.columns(3)
     with c1:
@@ -70,7 +80,10 @@ def draw_filters() -> None:
 
 
 def chosen(key: str) -> Any:  # noqa: ANN401 - a filter widget's value
-    return st.session_state.get(key, UNSET.get(key))
+    value = st.session_state.get(key, UNSET.get(key))
+    if key in OFFERED:
+        value = [v for v in value or () if v in OFFERED[key]]
+    return value
 
 
 set_count = sum(chosen(k) != unset for k, unset in UNSET.items())

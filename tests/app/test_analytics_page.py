@@ -200,3 +200,17 @@ def test_cached_figures_follow_a_new_round_and_decision_at_once(app: AppTest) ->
     assert not app.exception
     assert int(metric(app, "Edits proposed").replace(",", "")) == before + 2
     assert int(metric(app, "Decided").replace(",", "")) == decided + 1
+
+
+def test_a_kept_filter_no_longer_offered_is_dropped(app: AppTest) -> None:
+    app.switch_page("app_pages/analytics.py").run()
+    everything = metric(app, "Edits proposed")
+    for key in ("an_project", "an_document", "an_user"):
+        app.session_state[key] = 9999  # kept from earlier: gone now
+    app.session_state["an_proposer"] = "a proposer removed since"
+    app.run()
+    assert not app.exception and metric(app, "Edits proposed") == everything
+    app.session_state["an_filters_open"] = True
+    app.run()
+    assert not app.exception and metric(app, "Edits proposed") == everything
+    assert [app.selectbox(key=k).value for k in ("an_project", "an_document", "an_proposer")] == [None] * 3

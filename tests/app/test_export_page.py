@@ -105,3 +105,18 @@ def test_models_page_shows_lineage_and_offers_a_fine_tune(app: AppTest, tmp_path
     lineage = app.dataframe[0].value
     assert list(lineage["proposer"])[-2:] == ["tiny", "\u2003\u2514 child"]
     assert any(b.label == "Start fine-tuning" for b in app.button)
+
+
+def test_a_kept_filter_no_longer_offered_is_dropped(app: AppTest) -> None:
+    app.switch_page("app_pages/export.py").run()
+    everything = metric(app, "Decided edits")
+    app.session_state["ex_projects"] = [9999]  # kept from earlier; that project is not offered now
+    app.session_state["ex_depths"] = [3, 99]
+    app.run()
+    assert not app.exception
+    assert any("1 filter(s) set." in c.value for c in app.caption)  # the depth; the project is dropped
+    assert metric(app, "Decided edits") == "9" != everything
+    app.session_state["ex_filters_open"] = True
+    app.run()
+    assert not app.exception
+    assert (app.multiselect(key="ex_projects").value, app.multiselect(key="ex_depths").value) == ([], [3])
