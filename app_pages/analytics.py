@@ -49,6 +49,7 @@ if not options.everyone:
 KEEP = {"persist_state": "session"}
 box = st.expander("Filters", key="an_filters_open", on_change="rerun", icon=":material/filter_alt:")
 c2 = None
+docs: dict[int, str] | None = None  # read once the document filter needs it
 
 
 def drop_stale(key: str, offered: object) -> None:
@@ -97,7 +98,7 @@ if box.open:
 project_id = st.session_state.get("an_project")
 project_id = project_id if project_id in projects else None
 document_id = st.session_state.get("an_document")
-if document_id is not None and document_id not in analytics_service.document_titles(eng, me, project_id):
+if document_id is not None and document_id not in (docs or analytics_service.document_titles(eng, me, project_id)):
     document_id = None
 user_id = st.session_state.get("an_user")
 user_id = user_id if user_id in people else None

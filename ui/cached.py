@@ -6,23 +6,24 @@ bounds memory and what no watermark sees. Keyed by the person too: what one may 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.access import Actor
-from core.data.export import ExportFilters
 from core.documents import DocumentSummary
-from core.learning.analytics import Filters
 from core.services import analytics, documents, exports, freshness, learning
 
 TTL_S = 60
-ENTRIES = 32
+ENTRIES = 32 * 6  # 32 per cached service: the services share one cache
+
+R = TypeVar("R")
 
 
 def who(actor: Actor) -> tuple[object, ...]:
@@ -30,86 +31,45 @@ def who(actor: Actor) -> tuple[object, ...]:
     return actor.user_id, actor.role, tuple(sorted(actor.memberships.items()))
 
 
-def _mark(engine: Engine) -> freshness.Watermark:
-    return freshness.watermark(engine)
+def _watermarked(*, shared: bool = False) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Cache a read `service(engine, actor, *args)` (positional arguments) by the person (`who`), the
+    database watermark and its other arguments. `shared`: one object handed to every run
+    (st.cache_resource, no copy), for immutable answers; otherwise each run gets its own copy
+    (st.cache_data)."""
+
+    def wrap(service: Callable[..., R]) -> Callable[..., R]:
+        name = f"{service.__module__}.{service.__qualname__}"
+        cache = st.cache_resource if shared else st.cache_data
+
+        # Streamlit keys a cache by the function's name and source, the same for every service wrapped
+        # here: the service's own name in each entry's key keeps their answers apart.
+        @cache(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
+        def cached(_engine: Engine, _actor: Actor, name: str, person: object, mark: object, *args: Any) -> R:  # noqa: ANN401
+            return service(_engine, _actor, *args)
+
+        @functools.wraps(service)
+        def call(engine: Engine, actor: Actor, *args: Any) -> R:  # noqa: ANN401
+            return cached(engine, actor, name, who(actor), freshness.watermark(engine), *args)
+
+        return call
+
+    return wrap
 
 
-@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
-def _analytics(
-    _engine: Engine,
-    _actor: Actor,
-    key: tuple[Any, ...],
-    filters: Filters,
-    proposer: str | None,
-    mark: Any,  # noqa: ANN401
-) -> analytics.AnalyticsSummary:
-    return analytics.summary(_engine, _actor, filters, proposer)
+analytics_summary = _watermarked()(analytics.summary)
+export_overview = _watermarked()(exports.overview)
+export_options = _watermarked()(exports.filter_options)
+r3_threads = _watermarked()(exports.r3_threads)
 
 
-def analytics_summary(
-    engine: Engine, actor: Actor, filters: Filters, proposer: str | None
-) -> analytics.AnalyticsSummary:
-    return _analytics(engine, actor, who(actor), filters, proposer, _mark(engine))
-
-
-@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
-def _learning(
-    _engine: Engine,
-    _actor: Actor,
-    key: tuple[Any, ...],
-    project_id: int,
-    mark: Any,  # noqa: ANN401
-) -> tuple[learning.LearningView, learning.LearningFigures]:
-    view = learning.learning_view(_engine, _actor, project_id)
-    # the records are summarised in the figures; leaving them out spares unpickling them on every run
-    return replace(view, records=[]), learning.learning_figures(view)
-
-
+@_watermarked()
 def learning_view(
     engine: Engine, actor: Actor, project_id: int
 ) -> tuple[learning.LearningView, learning.LearningFigures]:
     """The person's learning view in the project and the figures computed from it."""
-    return _learning(engine, actor, who(actor), project_id, _mark(engine))
-
-
-@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
-def _export_overview(
-    _engine: Engine,
-    _actor: Actor,
-    key: tuple[Any, ...],
-    filters: ExportFilters,
-    rows: int,
-    mark: Any,  # noqa: ANN401
-) -> exports.Overview:
-    return exports.overview(_engine, _actor, filters, rows)
-
-
-def export_overview(engine: Engine, actor: Actor, filters: ExportFilters, rows: int) -> exports.Overview:
-    return _export_overview(engine, actor, who(actor), filters, rows, _mark(engine))
-
-
-@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
-def _export_options(_engine: Engine, _actor: Actor, key: tuple[Any, ...], mark: Any) -> exports.FilterOptions:  # noqa: ANN401
-    return exports.filter_options(_engine, _actor)
-
-
-def export_options(engine: Engine, actor: Actor) -> exports.FilterOptions:
-    return _export_options(engine, actor, who(actor), _mark(engine))
-
-
-@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
-def _r3_threads(
-    _engine: Engine,
-    _actor: Actor,
-    key: tuple[Any, ...],
-    filters: ExportFilters,
-    mark: Any,  # noqa: ANN401
-) -> list[int]:
-    return exports.r3_threads(_engine, _actor, filters)
-
-
-def r3_threads(engine: Engine, actor: Actor, filters: ExportFilters) -> list[int]:
-    return _r3_threads(engine, actor, who(actor), filters, _mark(engine))
+    view = learning.learning_view(engine, actor, project_id)
+    # the records are summarised in the figures; leaving them out spares unpickling them on every run
+    return replace(view, records=[]), learning.learning_figures(view)
 
 
 @dataclass(frozen=True)
@@ -141,17 +101,13 @@ def _table(rows: tuple[DocumentSummary, ...]) -> pa.Table:
     )
 
 
-@st.cache_resource(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
-def _documents(_engine: Engine, _actor: Actor, key: tuple[Any, ...], project_id: int, mark: Any) -> DocumentList:  # noqa: ANN401
-    rows = tuple(documents.list_documents(_engine, _actor, project_id))
+@_watermarked(shared=True)
+def document_list(engine: Engine, actor: Actor, project_id: int) -> DocumentList:
+    """The project's documents, most recently changed first (a rename or a new version moves one up)."""
+    rows = tuple(documents.list_documents(engine, actor, project_id))
     return DocumentList(
         rows=rows,
         titles=MappingProxyType({r.id: r.title for r in rows}),
         labels=MappingProxyType({r.id: document_label(r) for r in rows}),
         table=_table(rows),
     )
-
-
-def document_list(engine: Engine, actor: Actor, project_id: int) -> DocumentList:
-    """The project's documents, most recently changed first (a rename or a new version moves one up)."""
-    return _documents(engine, actor, who(actor), project_id, _mark(engine))
