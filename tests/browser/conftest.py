@@ -32,6 +32,31 @@ CHROMIUM_ARGS = [
 
 pytestmark = pytest.mark.browser
 
+# A browser test that fails runs once more (pytest-rerunfailures; the summary lists it as "R"):
+# on a loaded CI machine a real browser misses a beat now and then, and one such beat must not
+# sink a whole run. A test that fails twice fails.
+BROWSER_RERUNS = 1
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=BROWSER_RERUNS, reruns_delay=1))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[object]:
+    """A failed browser test reports the end of its app server's log beside the assertion."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("app_server")
+    if report.failed and call.when == "call" and isinstance(server, AppServer):
+        try:
+            report.sections.append(("app server log (end)", server.log()[-4000:]))
+        except OSError:
+            pass
+    return report
+
 
 def free_port() -> int:
     with socket.socket() as s:
