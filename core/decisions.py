@@ -22,7 +22,7 @@ from itertools import chain, groupby
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Select, func, not_, or_
+from sqlalchemy import Select, func, not_, null, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -351,6 +351,7 @@ def query(
     thread_id: int | None = None,
     thread_ids: Sequence[int] | None = None,
     round_id: int | None = None,
+    round_ids: Sequence[int] | Select | None = None,
     edit_ids: Sequence[int] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -386,6 +387,9 @@ def query(
         q = q.where(col(Round.thread_id).in_(list(thread_ids)))
     if round_id is not None:
         q = q.where(Edit.round_id == round_id)
+    if round_ids is not None:
+        # a select of round ids (a campaign's rounds) stays a subquery: no bound parameter per round
+        q = q.where(col(Edit.round_id).in_(round_ids if isinstance(round_ids, Select) else list(round_ids)))
     if edit_ids is not None:
         q = q.where(col(Decision.edit_id).in_(list(edit_ids)))
     if since is not None:
@@ -418,7 +422,7 @@ class Stands(NamedTuple):
     user_id: int
     standing: Standing
     decision_id: int  # the latest row's id: later decisions have larger ids
-    decided_at: datetime  # when the person last acted on the edit
+    decided_at: datetime | None  # when the person last acted on the edit (None where not asked for)
     time_taken_ms: int | None  # of that latest row
     extra: tuple[Any, ...] = ()  # the caller's columns (of the edit, round, ...), as query() selected them
 
@@ -433,14 +437,20 @@ def stands(
     project_ids: Sequence[int] | None = None,
     user_ids: Sequence[int] | None = None,
     edit_ids: Sequence[int] | None = None,
+    round_ids: Sequence[int] | Select | None = None,
     thread_id: int | None = None,
     extra: Sequence[Any] = (),
     include_pending: bool = False,
+    decided_at: bool = True,
 ) -> Iterator[Stands]:
     """What stands for every (edit, person) with decisions under these filters, streamed in edit then
     person order; `extra` columns (of the joined Edit, Round, Thread, Document) ride along. Edits
-    undone back to pending are left out unless `include_pending`. Many `edit_ids` are asked in chunks."""
+    undone back to pending are left out unless `include_pending`. Many `edit_ids` are asked in chunks.
+    Without `decided_at` the time of the latest row is not read (None): turning 300,000 stored times
+    into datetimes took a fifth of a campaign's agreement figures."""
     cols = [*columns(*_STANDS_COLUMNS), *extra]
+    if not decided_at:
+        cols[_STANDS_COLUMNS.index("created_at")] = null()
     n = len(_STANDS_COLUMNS)
     if edit_ids is not None:
         ids = sorted(set(edit_ids))
@@ -448,7 +458,9 @@ def stands(
     else:
         chunks = (None,)
     for chunk in chunks:
-        q = query(*cols, project_ids=project_ids, user_ids=user_ids, edit_ids=chunk, thread_id=thread_id)
+        q = query(
+            *cols, project_ids=project_ids, user_ids=user_ids, edit_ids=chunk, round_ids=round_ids, thread_id=thread_id
+        )
         for st, group in fold_standing(_rows(session, q), itemgetter(0, 1)):
             if not st.decided and not include_pending:
                 continue

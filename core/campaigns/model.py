@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -160,14 +162,19 @@ def item_for_round(session: Session, round_id: int) -> CampaignItem | None:
     return session.exec(select(CampaignItem).where(CampaignItem.round_id == round_id)).first()
 
 
-def ready_round_ids(session: Session, campaign_id: int, *, gold: bool | None = False) -> dict[int, int]:
-    """round id -> item id of a campaign's items with proposals (gold ones, other ones, or all)."""
-    query = select(CampaignItem.round_id, CampaignItem.id).where(
+def ready_rounds(campaign_id: int, *columns: Any, gold: bool | None = False) -> Select:  # noqa: ANN401
+    """A select of `columns` (the round id by default) over a campaign's items with proposals (gold
+    ones, other ones, or all): a subquery for the decision log's round filter."""
+    query = select(*(columns or (col(CampaignItem.round_id),))).where(
         CampaignItem.campaign_id == campaign_id, CampaignItem.status == ItemStatus.READY
     )
-    if gold is not None:
-        query = query.where(CampaignItem.is_gold == gold)
-    return {r: i for r, i in session.exec(query) if r is not None and i is not None}
+    return query if gold is None else query.where(CampaignItem.is_gold == gold)
+
+
+def ready_round_ids(session: Session, campaign_id: int, *, gold: bool | None = False) -> dict[int, int]:
+    """round id -> item id of a campaign's items with proposals (gold ones, other ones, or all)."""
+    query = ready_rounds(campaign_id, col(CampaignItem.round_id), col(CampaignItem.id), gold=gold)
+    return {r: i for r, i in session.connection().execute(query) if r is not None and i is not None}
 
 
 # --- annotators --------------------------------------------------------------------------------------

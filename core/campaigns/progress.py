@@ -9,11 +9,11 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core.campaigns import assignment, model
-from core.campaigns.units import campaign_units
-from core.models import AssignmentStatus, Campaign, Document, ItemStatus, id_of, utcnow
+from core.campaigns.units import finished_stands
+from core.models import AssignmentStatus, Campaign, CampaignItem, Document, ItemStatus, id_of, utcnow
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ def progress(session: Session, campaign: Campaign, now: datetime | None = None) 
     regular_ids = {id_of(i) for i in ready}
     times: dict[int, list[int]] = defaultdict(list)
     stamps: dict[int, list[datetime]] = defaultdict(list)
-    for unit in campaign_units(session, cid):
-        for user_id, ms in unit.extra["times"].items():
-            if ms is not None:
-                times[user_id].append(ms)
-            stamps[user_id].append(unit.extra["decided_at"][user_id])
+    for _, st in finished_stands(session, cid):
+        if st.time_taken_ms is not None:
+            times[st.user_id].append(st.time_taken_ms)
+        if st.decided_at is not None:
+            stamps[st.user_id].append(st.decided_at)
     people = []
     for member, user in model.members(session, cid):
         uid = id_of(user)
@@ -78,14 +78,21 @@ def progress(session: Session, campaign: Campaign, now: datetime | None = None) 
                 "median_ms_per_decision": int(median(times[uid])) if times.get(uid) else None,
             }
         )
+    titles = dict(
+        session.exec(
+            select(Document.id, Document.title)
+            .join(CampaignItem, col(CampaignItem.document_id) == col(Document.id))
+            .where(CampaignItem.campaign_id == cid)
+        ).all()
+    )
     documents = []
     for item in items:
-        doc = session.get(Document, item.document_id)
+        title = titles.get(item.document_id)
         counts = per_item.get(id_of(item), {"done": 0, "reserved": 0})
         documents.append(
             {
                 "item_id": item.id,
-                "document": doc.title if doc else str(item.document_id),
+                "document": title if title is not None else str(item.document_id),
                 "status": item.status,
                 "gold": item.is_gold,
                 "done": counts["done"],

@@ -171,7 +171,7 @@ def decision_tallies(
             if key[1] is None:
                 continue
             start = since.get(key)
-            if start is not None and st.decided_at <= start:
+            if start is not None and st.decided_at is not None and st.decided_at <= start:
                 continue
             out.setdefault(key, Counter())[st.standing.status.value] += 1
     return out

@@ -143,15 +143,12 @@ def agreement_report(
     document_id: int | None = None,
 ) -> AgreementReport:
     """Agreement of a campaign, or across people's own threads (imported R3 logs) in a project."""
-    by: dict[str, list[dict[str, Any]]] = {}
-    overall: dict[str, Any] = {}
-    for group in GROUPS:
-        if campaign_id is not None:
-            out = campaigns.agreement_figures(engine, actor, campaign_id, by=group)
-        else:
-            out = campaigns.log_agreement(engine, actor, project_id=project_id, document_id=document_id, by=group)
-        overall, by[group] = out["overall"], out["rows"]
-    return AgreementReport(overall, by)
+    # one read of the log for every grouping: each read folds every shared edit's decisions
+    if campaign_id is not None:
+        out = campaigns.agreement_figures(engine, actor, campaign_id, groups=GROUPS)
+    else:
+        out = campaigns.log_agreement(engine, actor, project_id=project_id, document_id=document_id, groups=GROUPS)
+    return AgreementReport(out["overall"], out["groups"])
 
 
 # --- gold, labels, adjudication ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ sees only their own decisions; agreement, labels and progress are for researcher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,17 +157,28 @@ def _names(session: Session) -> dict[int, str]:
     return {id_of(u): u.name for u in session.exec(select(User))}
 
 
-def agreement_figures(engine: Engine, actor: Actor, campaign_id: int, by: str | None = None) -> dict[str, Any]:
-    """Agreement on the campaign's shared edits: overall, and by depth/intent/source/user if asked."""
-    with read_scope(engine) as s:
-        authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
-        names = _names(s)
-        found = units.campaign_units(s, campaign_id)
+def _agreement_out(
+    found: list[agreement.Unit], names: dict[int, str], by: str | None, groups: Sequence[str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {"overall": agreement.figures(found, names).as_dict()}
     if by:
         out["by"] = by
         out["rows"] = agreement.by_group(found, by, names)
+    if groups:
+        out["groups"] = {g: agreement.by_group(found, g, names) for g in groups}
     return out
+
+
+def agreement_figures(
+    engine: Engine, actor: Actor, campaign_id: int, by: str | None = None, *, groups: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Agreement on the campaign's shared edits: overall, and by depth/intent/source/user if asked
+    (`by`: "rows"; several `groups` from the same read: "groups", group -> rows)."""
+    with read_scope(engine) as s:
+        authorized(s, actor, campaign_id, Action.DECISIONS_READ_ALL)
+        names = _names(s)
+        found = units.campaign_units(s, campaign_id)
+    return _agreement_out(found, names, by, groups)
 
 
 def log_agreement(
@@ -176,8 +188,10 @@ def log_agreement(
     project_id: int | None = None,
     document_id: int | None = None,
     by: str | None = None,
+    groups: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Agreement across people's own threads (imported R3 logs): matched shared edits."""
+    """Agreement across people's own threads (imported R3 logs): matched shared edits (`by` and
+    `groups` as in agreement_figures)."""
     with read_scope(engine) as s:
         if document_id is not None:
             project_id = access.authorize_document(s, actor, Action.DECISIONS_READ_ALL, document_id).project_id
@@ -187,11 +201,7 @@ def log_agreement(
             raise access.deny(actor, "see agreement across every project (name a project)")
         names = _names(s)
         found = units.matched_units(s, project_id=project_id, document_id=document_id)
-    out: dict[str, Any] = {"overall": agreement.figures(found, names).as_dict()}
-    if by:
-        out["by"] = by
-        out["rows"] = agreement.by_group(found, by, names)
-    return out
+    return _agreement_out(found, names, by, groups)
 
 
 def standing_labels(engine: Engine, actor: Actor, campaign_id: int) -> list[labels.StandingLabel]:

@@ -144,7 +144,9 @@ def test_adjudicating_a_disputed_edit_from_the_page(app_engine):
     queue = campaigns.adjudication_queue(app_engine, setup.researcher, setup.campaign_id)
     assert len(queue) == 4
     edit_id = queue[0].edit_id
-    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py").run()
+    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py")
+    at.session_state["cp_tab"] = "Adjudicate"  # as a click on the tab does: only the open tab is drawn
+    at.run()
     assert not at.exception, at.exception
     at.radio(key=f"cp_act_{edit_id}").set_value("reject")
     at.button(key=f"cp_adj_{edit_id}").click().run()
@@ -154,6 +156,8 @@ def test_adjudicating_a_disputed_edit_from_the_page(app_engine):
     assert len(campaigns.adjudication_queue(app_engine, setup.researcher, setup.campaign_id)) == 3
     assert not [b for b in at.button if b.key == f"cp_adj_{edit_id}"]  # it left the queue
     # the Agreement tab counts the four edits both people judged
+    at.session_state["cp_tab"] = "Agreement"
+    at.run()
     assert any(m.label == "Edits judged by 2+ people" and m.value == "4" for m in at.metric)
 
 
@@ -171,8 +175,31 @@ def test_exports_are_offered_as_downloads(app_engine, export):
     assert name.endswith(export.rsplit(".", 1)[1]) and data
     if export == "labels.csv":
         assert data.decode().count("\n") == 5 and "unanimous" in data.decode()
+    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py")
+    at.session_state["cp_tab"] = "Export"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("download_button")  # the files are offered on the Export tab
+
+
+def test_only_the_open_campaign_tab_is_drawn_and_each_one_runs(app_engine):
+    setup = make_campaign(app_engine, docs=2, gold_docs=1, annotators=2, overlap=2)
+    for ann in setup.annotators:
+        work = campaigns.next_item(app_engine, ann, setup.campaign_id)
+        assert work is not None
+        decide_all(app_engine, ann, work.round_id, "accept" if ann is setup.annotators[0] else "reject")
+        campaigns.finish_item(app_engine, ann, setup.campaign_id, work.item_id)
     at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py").run()
     assert not at.exception, at.exception
+    labels = [t.label for t in at.tabs]
+    assert labels == ["Progress", "Agreement", "Quality", "Assign", "Adjudicate", "Export"]
+    for label in labels:
+        at.session_state["cp_tab"] = label
+        at.run()
+        assert not at.exception, (label, at.exception)
+        (opened,) = [t for t in at.tabs if t.label == label]
+        assert len(opened.children) > 0, label
+        assert all(not t.children for t in at.tabs if t.label != label), label
 
 
 def test_the_analytics_agreement_tab_shows_the_r3_sample_figures(app_engine):
@@ -200,7 +227,9 @@ def test_known_answers_for_gold_edits_are_set_and_score_people(app_engine):
     setup = make_campaign(app_engine, docs=1, gold_docs=1, annotators=1, overlap=1, gold_every=1)
     rows = campaign_views.gold_edits(app_engine, setup.researcher, setup.campaign_id)
     assert len(rows) == 4 and {r["answer"] for r in rows} == {""}
-    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py").run()
+    at = as_user(app_test(), setup.researcher.user_id, "app_pages/campaigns.py")
+    at.session_state["cp_tab"] = "Quality"
+    at.run()
     assert not at.exception, at.exception
     assert at.button(key="cp_gold_save")  # the editor is on the Quality tab
     answers = [{**r, "answer": "accept" if n % 2 == 0 else "reject"} for n, r in enumerate(rows)]

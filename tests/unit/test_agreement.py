@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.campaigns.agreement import UNDEFINED_FEW, UNDEFINED_SAME, Unit, by_group, figures
+from core.campaigns.agreement import UNDEFINED_FEW, UNDEFINED_SAME, Unit, by_group, figures, pairwise
 from core.campaigns.labels import LabelSource, label_of
 
 
@@ -51,3 +51,25 @@ def test_units_judged_by_one_person_count_nowhere_and_groups_split() -> None:
 def test_the_label_that_stands(votes: tuple[str, ...], source: LabelSource, label: str | None) -> None:
     lab = label_of(Unit(key=1, labels=dict(enumerate(votes))), None)
     assert lab.source == source and lab.label == label
+
+
+def test_pairwise_kappa_and_agreement_match_their_definitions_on_random_units():
+    """Codes as arrays, in any order of the shared edits: the same figures as sklearn on the labels."""
+    import random
+
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = random.Random(7)
+    units = []
+    for n in range(400):
+        people = rng.sample(range(5), rng.randint(1, 4))
+        key = n if n % 2 else (n, "base", 3, 9)  # campaign edit ids and matched-edit tuples alike
+        units.append(Unit(key=key, labels={p: rng.choice(["accept", "accept", "reject", "modify"]) for p in people}))
+    for row in pairwise(units):
+        a, b = int(row["a"]), int(row["b"])
+        shared = [u for u in units if a in u.labels and b in u.labels]
+        ya, yb = [u.labels[a] for u in shared], [u.labels[b] for u in shared]
+        assert row["shared"] == len(shared) > 0
+        assert row["percent_agreement"] == round(sum(x == y for x, y in zip(ya, yb)) / len(shared), 4)
+        expected = cohen_kappa_score(ya, yb, labels=["accept", "reject", "modify"])
+        assert row["kappa"] == pytest.approx(round(float(expected), 4), abs=1e-12)
