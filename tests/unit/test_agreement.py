@@ -70,6 +70,6 @@ def test_pairwise_kappa_and_agreement_match_their_definitions_on_random_units():
         shared = [u for u in units if a in u.labels and b in u.labels]
         ya, yb = [u.labels[a] for u in shared], [u.labels[b] for u in shared]
         assert row["shared"] == len(shared) > 0
-        assert row["percent_agreement"] == round(sum(x == y for x, y in zip(ya, yb)) / len(shared), 4)
+        assert row["percent_agreement"] == round(sum(x == y for x, y in zip(ya, yb, strict=True)) / len(shared), 4)
         expected = cohen_kappa_score(ya, yb, labels=["accept", "reject", "modify"])
         assert row["kappa"] == pytest.approx(round(float(expected), 4), abs=1e-12)
