@@ -5,11 +5,12 @@
 Each size is a fresh PostgreSQL database: a campaign of size/100 documents of 100 edits (the proposals
 made by its real job), six annotators, overlap 3, every item finished by three of them (decisions
 and finished assignments bulk-inserted: three per shared edit, a quarter rejected, a quarter
-rewritten, times and timestamps spread over days). Timed in process, best of two:
+rewritten, times and timestamps spread over days; the last 1% of the items left open). Timed in process, best of two:
 
 - progress: the Campaign page's header and Progress tab (`campaigns.status`);
 - agreement: the Agreement tab (overall and by depth, intent, source and person);
-- labels: the label that stands for every shared edit (Adjudicate tab, exports).
+- labels: the label that stands for every shared edit (Adjudicate tab, exports);
+- Next: an annotator's "Next" (two annotators, one each), with 1% of the items still open.
 
 Baseline, measured in the same run: one streamed read of the campaign's decision rows (the columns
 the fold needs), the floor for any figure that looks at every decision. Ratios are view / read.
@@ -48,7 +49,8 @@ ACTIONS = ("accept", "accept", "reject", "modify")
 
 
 def fill(engine: Any, setup: Setup, seed: int = 1) -> int:  # noqa: ANN401 - Engine
-    """Every ready item finished by OVERLAP of the annotators, each edit decided by each of them."""
+    """Every ready item but the last 1% finished by OVERLAP of the annotators, each edit decided by each
+    of them (the open ones are for Next)."""
     rng = random.Random(seed)
     with read_scope(engine) as s:
         items = s.exec(
@@ -63,7 +65,7 @@ def fill(engine: Any, setup: Setup, seed: int = 1) -> int:  # noqa: ANN401 - Eng
     now = utcnow()
     people = [a.user_id for a in setup.annotators]
     assignments, rows = [], []
-    for item_id, round_id in items:
+    for item_id, round_id in items[: len(items) - max(1, len(items) // 100)]:
         for slot, user_id in enumerate(rng.sample(people, OVERLAP)):
             at = now - timedelta(minutes=rng.randint(0, 5000))
             assignments.append(
@@ -112,8 +114,10 @@ def measure(url: str, size: int) -> dict[str, float]:
     n = fill(engine, setup)
     print(f"  {size:,} shared edits, {n:,} decisions seeded in {time.perf_counter() - t0:.0f} s", flush=True)
     me, cid = setup.researcher, setup.campaign_id
+    takers = iter(setup.annotators)
     out = {
         "read (baseline)": best(lambda: read_floor(engine, cid)),
+        "Next": best(lambda: campaigns.next_item(engine, next(takers), cid)),
         "progress": best(lambda: campaigns.status(engine, me, cid)),
         "agreement": best(lambda: campaign_views.agreement_report(engine, me, campaign_id=cid)),
         "labels": best(lambda: campaigns.standing_labels(engine, me, cid)),

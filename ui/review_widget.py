@@ -66,30 +66,64 @@ def mount_rerun_relay() -> None:
     _RELAY(key="review_rerun_relay", width=1, on_rerun_change=_noop)
 
 
+PROTECT_PROJECT_STATE = "_review_protect_project"  # session_state: (person, round) -> may protect project-wide
+
+
+def _protect_request(value: object) -> tuple[int, str] | None:
+    """The component's `protect` trigger: an edit id (this document), or {"id": …, "scope": "project"}."""
+    if isinstance(value, dict):
+        scope = "project" if value.get("scope") == "project" else "document"
+        value = value.get("id")
+    else:
+        scope = "document"
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value, scope
+
+
 def _protect_asked(engine: Engine, actor: Actor, round_id: int) -> None:
-    """Never change "X" pressed on an edit (the component's `protect` trigger: the edit's id)."""
+    """Never change "X" pressed on an edit, for its document or its whole project."""
     state = st.session_state.get(review_key(round_id))
-    edit_id = state.get("protect") if state is not None and hasattr(state, "get") else None
-    if not isinstance(edit_id, int) or isinstance(edit_id, bool):
+    asked = _protect_request(state.get("protect") if state is not None and hasattr(state, "get") else None)
+    if asked is None:
         return
+    edit_id, scope = asked
     try:
-        done = protected.protect_edit_term(engine, actor, edit_id)
+        done = protected.protect_edit_term(engine, actor, edit_id, scope=scope)
     except RedraftError as exc:
         st.toast(md_escape(str(exc)), icon=":material/error:")
         return
     hidden = len(done.hidden_edit_ids)
+    where = "every document of this project" if scope == "project" else "this document"
     st.toast(
-        f"“{md_escape(done.term.term)}” is protected in this document"
+        f"“{md_escape(done.term.term)}” is protected in {where}"
         + (f"; {hidden} pending edit(s) that change it are hidden." if hidden else "."),
         icon=":material/shield:",
     )
+
+
+def _may_protect_project(engine: Engine, actor: Actor, round_id: int) -> bool:
+    """Asked once per round and session (a decision reruns the fragment; the action itself is checked
+    in core whatever the page offered)."""
+    known = st.session_state.setdefault(PROTECT_PROJECT_STATE, {})
+    key = (actor.user_id, round_id)
+    if key not in known:
+        known[key] = protected.may_protect_in_project(engine, actor, round_id)
+    return bool(known[key])
 
 
 def show_round(engine: Engine, actor: Actor, round_id: int, *, likely_first: bool = False) -> RoundView:
     """Store queued decisions, then show the round as this person sees it now."""
     results = sync_decisions(engine, actor, round_id)
     _protect_asked(engine, actor, round_id)
-    data = review.review_data(engine, actor, round_id, results=results, likely_first=likely_first)
+    data = review.review_data(
+        engine,
+        actor,
+        round_id,
+        results=results,
+        likely_first=likely_first,
+        protect_project=_may_protect_project(engine, actor, round_id),
+    )
     mounted = mount(data.payload, key=review_key(round_id))
     # A new session (the server restarted) reads the component's state only once it is mounted: what
     # it queued is stored now, and a rerun answers it.

@@ -115,6 +115,18 @@ def protect_edit_term(engine: Engine, actor: Actor, edit_id: int, *, scope: str 
         return ProtectedFromEdit(_views(s, [row])[0], tuple(r.id or 0 for r in hide))
 
 
+def may_protect_in_project(engine: Engine, actor: Actor, round_id: int) -> bool:
+    """Whether this person may protect a word of this round's document in its whole project (the
+    project's owner or an admin): the review then offers "…in every document" beside "Never change"."""
+    with read_scope(engine) as s:
+        rnd = review.get_round(s, round_id)
+        document = get_document(s, threads.get_thread(s, rnd.thread_id).document_id)
+        project = get_project(s, document.project_id)
+        return access.allowed(
+            actor, access.Action.TERMS_PROTECT_PROJECT, access.ProjectRef(document.project_id, project.owner_id)
+        )
+
+
 def list_terms(
     engine: Engine, actor: Actor, *, document_id: int | None = None, project_id: int | None = None
 ) -> list[ProtectedTermView]:

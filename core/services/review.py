@@ -224,8 +224,10 @@ def review_data(
     *,
     results: Mapping[str, str | None] | None = None,
     likely_first: bool = False,
+    protect_project: bool = False,
 ) -> ReviewData:
-    """The round as this person sees it now, and the component's data for it."""
+    """The round as this person sees it now, and the component's data for it (`protect_project`: the
+    person may protect an edit's word project-wide, see core.services.protected)."""
     view = round_view(engine, actor, round_id)
     locked = None
     if view.round.status != RoundStatus.REVIEWING:
@@ -236,5 +238,6 @@ def review_data(
         results=results,
         locked=locked,
         likely_first=likely_first,
+        protect_project=protect_project,
     )
     return ReviewData(view, payload)

@@ -54,10 +54,12 @@ def review_payload(
     results: Mapping[str, str | None] | None = None,
     locked: str | None = None,
     likely_first: bool = False,
+    protect_project: bool = False,
 ) -> dict[str, Any]:
     """The component's data for a round: text gaps, edits in document order, this person's state.
 
-    With `likely_first`, next/previous visit edits by predicted acceptance, highest first."""
+    With `likely_first`, next/previous visit edits by predicted acceptance, highest first. With
+    `protect_project`, an edit's word can also be protected in every document of the project."""
     states = sorted(view.edits + view.hidden, key=lambda s: (s.row.start, s.row.end, s.row.position, s.row.id))
     kept, spans, cursor, skipped = [], [], 0, 0
     for s in states:
@@ -109,6 +111,7 @@ def review_payload(
         "results": dict(results or {}),
         "locked": locked,
         "skipped": skipped,
+        "pp": protect_project,
         "order": most_likely_first(list(range(len(kept))), [s.row.predicted_accept for s in kept])
         if likely_first
         else None,

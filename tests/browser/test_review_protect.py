@@ -44,6 +44,28 @@ def test_never_change_a_term_from_an_edit(page, app_server):
     engine.dispose()
     assert terms == [("GigaBERT", "edit", True)]
     # a decided edit offers no "Never change" (the person has chosen already)
-    expect(page.locator(".rd-panel .act-protect")).to_be_hidden()
+    expect(page.locator(".rd-panel .act-protect:visible")).to_have_count(0)
     expect(page.locator(".rd-save")).not_to_have_text(re.compile("failed"))
+    assert page.js_errors == []
+
+
+def test_never_change_a_term_in_every_document_of_the_project(page, app_server):
+    """The project's owner or an admin (here the local admin) also gets "…in every document of this
+    project": the term then holds project-wide, and this round's edits that change it are hidden."""
+    seed_round(app_server, TEXT, RULES)
+    open_revise(page, app_server.url)
+    expect(edits(page)).to_have_count(4)
+    edit(page, 1).click()  # mBERT -> Bert
+    everywhere = page.locator(".rd-panel").get_by_role("button", name="…in every document of this project")
+    expect(everywhere).to_be_visible()
+    everywhere.click()
+    toast = "“mBERT” is protected in every document of this project; 1 pending edit(s)"
+    expect(page.get_by_text(toast)).to_be_visible()
+    expect(page.locator(".rd-doc .ed.hid")).to_have_count(1)
+    expect(page.locator(".rd-doc .ed.hid del")).to_have_text("mBERT")
+    engine = make_engine(app_server.database_url)
+    with session_scope(engine) as s:
+        terms = [(t.term, t.document_id) for t in s.exec(select(ProtectedTerm)).all()]
+    engine.dispose()
+    assert terms == [("mBERT", None)]  # no document: the whole project
     assert page.js_errors == []

@@ -143,3 +143,24 @@ def test_the_review_offers_the_word_an_edit_changes_and_none_for_punctuation(eng
     assert offered.pop("GigaBERT") == "GigaBERT"  # both occurrences
     assert set(offered.values()) == {None}, offered  # a comma added changes no word
     assert offered  # the comma edit is there
+
+
+def test_the_whole_project_is_offered_to_its_owner_or_an_admin_only(engine, writer_round):
+    """Beside "Never change" the review offers "…in every document of this project" (payload "pp") to
+    those core lets protect project-wide; the check holds in core whatever the page offered."""
+    writer, doc, rnd = writer_round
+    admin = _actor(engine, "ada", "admin")
+    assert protected.may_protect_in_project(engine, writer, rnd) is False  # the writer does not own the project
+    assert protected.may_protect_in_project(engine, admin, rnd) is True
+    mbert = next(i for i, b, _ in _edits(engine, rnd, writer.user_id)["shown"] if b == "mBERT")
+    with pytest.raises(PermissionDenied):
+        protected.protect_edit_term(engine, writer, mbert, scope="project")
+    done = protected.protect_edit_term(engine, admin, mbert, scope="project")
+    assert (done.term.term, done.term.scope, done.term.document_id) == ("mBERT", "project", None)
+    assert done.hidden_edit_ids == (mbert,)  # the admin acts in the writer's round: its pending edit is hidden
+    with session_scope(engine) as s:
+        other = documents.create_document(s, "Another paper", "mBERT again.").id
+    assert [t.term for t in protected.list_terms(engine, writer, document_id=other)] == ["mBERT"]
+    for actor, offered in ((writer, False), (admin, True)):
+        data = review_service.review_data(engine, actor, rnd, protect_project=offered)
+        assert data.payload["pp"] is offered

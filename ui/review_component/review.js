@@ -249,13 +249,10 @@ class Review {
     // "Never change 'X'": protect the word this edit alters, in this document (the server hides the
     // round's pending edits that change it)
     this.bProtect = button("Never change", "act-protect")
-    this.bProtect.onclick = (e) => {
-      if (e && e.detail > 1) return
-      const i = this.focus
-      if (i < 0 || this.locked || !this.setTriggerValue || !this.edits[i].nt) return
-      this.setTriggerValue("protect", this.edits[i].id)
-      this.flashSave(`Protecting “${this.edits[i].nt}”…`, "")
-    }
+    this.bProtect.onclick = (e) => this.protect(e, "document")
+    // the same word in every document of the project: for the project's owner or an admin (data.pp)
+    this.bProtectAll = button("…in every document of this project", "act-protect act-protect-all")
+    this.bProtectAll.onclick = (e) => this.protect(e, "project")
     this.pRewrite = el("div", "rd-rewrite rd-off")
     this.rwText = el("textarea")
     this.rwText.setAttribute("aria-label", "Your replacement text")
@@ -273,7 +270,7 @@ class Review {
     this.pHelp.textContent =
       "Keys: j / k next and previous edit, a accept, r reject, e rewrite, u undo, 1–9 pick an alternative."
     p.append(this.pEmpty, this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pHidden, this.pError,
-      this.pChanged, this.pActions, this.pComment, this.pAlts, this.bProtect, this.pRewrite, nav, this.pHelp)
+      this.pChanged, this.pActions, this.pComment, this.pAlts, this.bProtect, this.bProtectAll, this.pRewrite, nav, this.pHelp)
 
     this.bAccept.onclick = (e) => this.clickAct(e, "accept")
     this.bReject.onclick = (e) => this.clickAct(e, "reject")
@@ -291,6 +288,7 @@ class Review {
     data = data || {}
     this.lastContact = Date.now() // fresh data: the next idle sync counts from here
     this.mode = data.mode === "diff" ? "diff" : "review"
+    this.protectProject = data.pp === true
     this.root.classList.toggle("diff", this.mode === "diff")
     const rebuilt = data.sig !== this.sig
     if (rebuilt) this.rebuild(data)
@@ -689,6 +687,16 @@ class Review {
     }
   }
 
+  // "Never change": the server protects the word the focused edit alters (in its document, or in
+  // the whole project) and hides the round's pending edits that change it.
+  protect(e, scope) {
+    if (e && e.detail > 1) return
+    const i = this.focus
+    if (i < 0 || this.locked || !this.setTriggerValue || !this.edits[i].nt) return
+    this.setTriggerValue("protect", scope === "project" ? { id: this.edits[i].id, scope } : this.edits[i].id)
+    this.flashSave(`Protecting “${this.edits[i].nt}”${scope === "project" ? " in the project" : ""}…`, "")
+  }
+
   // --- rewrite ------------------------------------------------------------------------------------
 
   openRewrite() {
@@ -799,7 +807,7 @@ class Review {
     if (this.mode !== "review") return
     const i = this.focus
     const has = i >= 0 && i < this.edits.length
-    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts, this.bProtect, this.pComment])
+    for (const node of [this.pHead, this.pChange, this.pSentence, this.pExpl, this.pMeta, this.pActions, this.pAlts, this.bProtect, this.bProtectAll, this.pComment])
       node.classList.toggle("rd-off", !has)
     this.pEmpty.classList.toggle("rd-off", has)
     if (!has) {
@@ -869,7 +877,9 @@ class Review {
     this.commentFor = i
     this.commentStored = stored
     const term = typeof e.nt === "string" && e.nt ? e.nt : null
-    this.bProtect.classList.toggle("rd-off", !term || t.st !== "pending" || !!this.locked)
+    const protectable = !!term && t.st === "pending" && !this.locked
+    this.bProtect.classList.toggle("rd-off", !protectable)
+    this.bProtectAll.classList.toggle("rd-off", !protectable || !this.protectProject)
     if (term) this.bProtect.firstChild.textContent = `Never change “${term}”`
     const alts = Array.isArray(e.alt) ? e.alt : []
     if (this.altsFor !== i || this.altsOpen !== open) {
