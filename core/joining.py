@@ -1,9 +1,10 @@
 """Who may join by signing in with an identity provider (OIDC), and as what.
 
 A signed-in email maps to a user row (User.email). A new email may join when it is invited
-(Invitation: role and project, accepted on first sign-in), listed in REDRAFT_ADMIN_EMAILS (the first
-admins), or in one of REDRAFT_ALLOWED_DOMAINS (as REDRAFT_JOIN_ROLE, annotator by default). Everyone
-else is refused with NotInvited.
+(Invitation: role and project, accepted on first sign-in), listed in REDRAFT_ADMIN_EMAILS (admins on
+every sign-in: the list is the deployment's, so a listed person joining earlier in another role is
+promoted; to demote them, take them off the list), or in one of REDRAFT_ALLOWED_DOMAINS (as
+REDRAFT_JOIN_ROLE, annotator by default). Everyone else is refused with NotInvited.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ def user_for_email(
     if user is not None:
         if invitation is not None:  # invited again to another project: take it on
             accept(session, user, invitation)
+        if address in rules.admin_emails and user.role != Role.ADMIN:
+            # the deployment's list holds on every sign-in, not only the first: a person who joined
+            # before being listed (say as an annotator) is an admin from their next sign-in on
+            user.role = Role.ADMIN
+            session.add(user)
+            session.flush()
         return user
     domain = address.rsplit("@", 1)[1]
     if invitation is not None:

@@ -171,7 +171,11 @@ class SignInThrottle(SQLModel, table=True):
 
 class SignInSession(SQLModel, table=True):
     """A password sign-in that survives a reload: the browser keeps a random token in a cookie, the
-    database only its sha256. Signing out revokes it."""
+    database only its sha256. Signing out revokes it.
+
+    Served through serve.py, the cookie is HttpOnly, set by an HTTP route the page sends the browser
+    to with a one-time handoff code (its sha256 here, for a minute); the token is made when the code
+    is exchanged, so the page's script never holds it."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     token_hash: str = Field(index=True, unique=True)
@@ -179,6 +183,8 @@ class SignInSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: Optional[datetime] = None
+    handoff_hash: Optional[str] = Field(default=None, index=True, unique=True)
+    handoff_expires_at: Optional[datetime] = None
 
 
 class Document(SQLModel, table=True):

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -31,6 +31,7 @@ from core.models import SignInSession, SignInThrottle, User, utcnow
 
 SESSION_COOKIE = "redraft_session"
 SESSION_DAYS = 14
+HANDOFF_TTL = timedelta(minutes=1)  # the page sends the browser on at once; a minute covers a slow machine
 
 ACCOUNT_FREE_ATTEMPTS = 5  # failures before an account's next try waits
 ADDRESS_FREE_ATTEMPTS = 30  # an address may be shared (an office behind one NAT)
@@ -178,23 +179,59 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(session: Session, user_id: int, days: int = SESSION_DAYS) -> str:
+def open_session(session: Session, user_id: int, days: int = SESSION_DAYS, *, handoff: bool = False) -> str:
     """A new random token for the browser's cookie; only its sha256 is stored. Sessions that have run
-    out and counts nobody touched for a day go at the same time (the tables stay small)."""
+    out and counts nobody touched for a day go at the same time (the tables stay small).
+
+    With `handoff`, the one-time code for the cookie route instead (exchange_handoff): the session's
+    token is made only when the code is exchanged, within HANDOFF_TTL."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.execute(delete(SignInSession).where(col(SignInSession.expires_at) < now))
+    session.execute(
+        delete(SignInSession).where(
+            or_(
+                col(SignInSession.expires_at) < now,
+                # a code never exchanged: its session was never anybody's
+                col(SignInSession.handoff_expires_at) < now - HANDOFF_TTL,
+            )
+        )
+    )
     session.execute(
         delete(SignInThrottle).where(
             col(SignInThrottle.updated_at) < now - FORGET_AFTER,
             or_(col(SignInThrottle.blocked_until).is_(None), col(SignInThrottle.blocked_until) < now),
         )
     )
-    session.add(
-        SignInSession(token_hash=_token_hash(token), user_id=user_id, created_at=now, expires_at=now + timedelta(days)),
+    row = SignInSession(
+        token_hash=_token_hash(token), user_id=user_id, created_at=now, expires_at=now + timedelta(days=days)
     )
+    if handoff:
+        # the token above stays unknown (it is dropped here): nothing signs in until the code is exchanged
+        token = secrets.token_urlsafe(32)
+        row.handoff_hash, row.handoff_expires_at = _token_hash(token), now + HANDOFF_TTL
+    session.add(row)
     session.flush()
     return token
+
+
+def exchange_handoff(session: Session, code: str | None) -> str | None:
+    """The session token for a one-time handoff code (None when unknown, used, expired or revoked).
+    One conditional update: two exchanges of one code at once give one token."""
+    if not isinstance(code, str) or not code or len(code) > 200:
+        return None
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    done = session.execute(
+        update(SignInSession)
+        .where(
+            col(SignInSession.handoff_hash) == _token_hash(code),
+            col(SignInSession.handoff_expires_at) > now,
+            col(SignInSession.revoked_at).is_(None),
+            col(SignInSession.expires_at) > now,
+        )
+        .values(token_hash=_token_hash(token), handoff_hash=None, handoff_expires_at=None)
+    )
+    return token if done.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def session_user(session: Session, token: str | None) -> int | None:

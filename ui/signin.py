@@ -1,7 +1,8 @@
 """Who is using the app, per sign-in mode (core.signin.SignInMode, REDRAFT_SIGNIN):
 
 - local: the embedded single person, the local admin; nobody to switch to.
-- password: the built-in sign-in form; a reload stays signed in through a session cookie.
+- password: the built-in sign-in form; a reload stays signed in through a session cookie (HttpOnly,
+  set by ui/session_routes, when served by `streamlit run serve.py`).
 - oidc: Streamlit's native sign-in (st.login / st.user, `[auth]` in .streamlit/secrets.toml); the
   signed-in email maps to a user row (core.joining), others see a "not invited" page.
 
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -19,6 +21,7 @@ from core.errors import RedraftError
 from core.joining import NotInvited
 from core.services import accounts
 from core.signin import SESSION_COOKIE, SESSION_DAYS, SignInMode, TooManyAttempts, sign_in_mode
+from ui import session_routes
 from ui.state import actor, engine
 from ui.text import md_escape
 
@@ -42,12 +45,33 @@ _cookie_writer = st.components.v2.component("redraft_session_cookie", html="<spa
 
 
 def _set_cookie(value: str | None) -> None:
+    if session_routes.mounted():  # the cookie is HttpOnly, set and cleared by the HTTP routes only
+        return
     with st.sidebar:
         _cookie_writer(
             key="session_cookie",
             data={"name": SESSION_COOKIE, "value": value or "", "max_age": SESSION_DAYS * 86400},
             height=0,
         )
+
+
+# Sends the browser to one of ui/session_routes' paths (a full page load: only HTTP sets the cookie).
+_GO_JS = """
+export default function (component) {
+  const { data } = component
+  if (data && typeof data.url === "string" && data.url.startsWith("/auth/")) window.location.replace(data.url)
+}
+"""
+_go = st.components.v2.component("redraft_go", html="<span></span>", js=_GO_JS)
+
+
+def _go_to(path: str, **query: str) -> None:
+    """Leave the page for a session route, coming back to where the person is now; stops the run."""
+    here = urlsplit(str(st.context.url or "/"))
+    back = session_routes.local_path(here.path + (f"?{here.query}" if here.query else ""))
+    st.caption("Signing you in…" if path == session_routes.SESSION_PATH else "Signing you out…")
+    _go(key="session_go", data={"url": f"{path}?{urlencode({**query, 'next': back})}"}, height=0)
+    st.stop()
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -102,6 +126,8 @@ def _password_user() -> None:
     if st.sidebar.button("Sign out", icon=":material/logout:", key="sign_out"):
         accounts.sign_out(engine(), st.session_state.get("session_token"))
         st.session_state.clear()
+        if session_routes.mounted():
+            _go_to(session_routes.SIGNOUT_PATH)
         st.rerun()
 
 
@@ -113,14 +139,17 @@ def _password_form() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         return
+    routes = session_routes.mounted()
     try:
-        signed = accounts.sign_in(engine(), name, password, address=st.context.ip_address)
+        signed = accounts.sign_in(engine(), name, password, address=st.context.ip_address, handoff=routes)
     except TooManyAttempts as exc:
         st.warning(str(exc), icon=":material/hourglass:")
         return
     except RedraftError as exc:
         st.error(md_escape(str(exc)))
         return
+    if routes:  # the browser takes the code to the cookie route and comes back signed in
+        _go_to(session_routes.SESSION_PATH, code=signed.token)
     st.session_state.user_id, st.session_state.session_token = signed.user_id, signed.token
     st.rerun()
 

@@ -39,13 +39,14 @@ def home_project_id(engine: Engine, actor: Actor) -> int:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A password sign-in: the user, and the token the browser keeps so a reload stays signed in."""
+    """A password sign-in: the user, and the token the browser keeps so a reload stays signed in (or,
+    with `handoff`, the one-time code the cookie route exchanges for it)."""
 
     user_id: int
     token: str
 
 
-def sign_in(engine: Engine, name: str, password: str, address: str | None = None) -> SignedIn:
+def sign_in(engine: Engine, name: str, password: str, address: str | None = None, *, handoff: bool = False) -> SignedIn:
     """Check a name and password (signin: one timing, attempt limits); InputError when they do not
     match, signin.TooManyAttempts while the name or the address waits."""
     with session_scope(engine) as s:  # counted first, committed whatever the password says
@@ -57,13 +58,19 @@ def sign_in(engine: Engine, name: str, password: str, address: str | None = None
         raise InputError(signin.WRONG_PASSWORD)
     with session_scope(engine) as s:
         signin.forgive_attempt(s, name, address)
-        return SignedIn(user_id, signin.open_session(s, user_id))
+        return SignedIn(user_id, signin.open_session(s, user_id, handoff=handoff))
 
 
 def resume(engine: Engine, token: str | None) -> int | None:
     """The user a browser's session cookie signs in (None when absent, expired or revoked)."""
     with read_scope(engine) as s:
         return signin.session_user(s, token)
+
+
+def exchange_handoff(engine: Engine, code: str | None) -> str | None:
+    """The session token for the cookie route's one-time code (None: unknown, used or expired)."""
+    with session_scope(engine) as s:
+        return signin.exchange_handoff(s, code)
 
 
 def sign_out(engine: Engine, token: str | None) -> None:

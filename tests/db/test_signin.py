@@ -137,6 +137,53 @@ def test_session_token_survives_a_reload_until_sign_out(engine, alice):
     assert accounts.resume(engine, signed.token) is None
 
 
+def test_a_handoff_code_is_exchanged_once_for_the_cookie_token(engine, alice):
+    """serve.py's cookie route: the page holds only a one-time code; the token is made at the exchange."""
+    signed = accounts.sign_in(engine, "alice", PASSWORD, handoff=True)
+    code = signed.token
+    assert accounts.resume(engine, code) is None  # the code itself signs nobody in
+    token = accounts.exchange_handoff(engine, code)
+    assert token is not None and token != code
+    assert accounts.resume(engine, token) == alice
+    assert accounts.exchange_handoff(engine, code) is None  # once
+    for bad in (None, "", "x" * 500, code + "x"):
+        assert accounts.exchange_handoff(engine, bad) is None
+    with read_scope(engine) as s:
+        row = s.exec(select(SignInSession)).one()
+    assert (row.handoff_hash, row.handoff_expires_at) == (None, None)
+    assert _database_holds(engine, token) is False and _database_holds(engine, code) is False
+    accounts.sign_out(engine, token)
+    assert accounts.resume(engine, token) is None
+
+
+def test_a_handoff_code_expires_and_two_exchanges_at_once_give_one_token(engine, alice):
+    late = accounts.sign_in(engine, "alice", PASSWORD, handoff=True).token
+    with session_scope(engine) as s:
+        row = s.exec(select(SignInSession)).one()
+        row.handoff_expires_at = utcnow() - timedelta(seconds=1)
+        s.add(row)
+    assert accounts.exchange_handoff(engine, late) is None
+    code = accounts.sign_in(engine, "alice", PASSWORD, handoff=True).token
+    got: list[str | None] = []
+    workers = [threading.Thread(target=lambda: got.append(accounts.exchange_handoff(engine, code))) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    (token,) = [t for t in got if t is not None]
+    assert got.count(None) == 5 and accounts.resume(engine, token) == alice
+    # a code never exchanged goes with the next sign-in once it is over a minute old
+    with session_scope(engine) as s:
+        for row in s.exec(select(SignInSession)).all():
+            if row.handoff_hash is not None:
+                row.handoff_expires_at = utcnow() - signin.HANDOFF_TTL - timedelta(seconds=1)
+                s.add(row)
+    accounts.sign_in(engine, "alice", PASSWORD)
+    with read_scope(engine) as s:
+        assert all(r.handoff_hash is None for r in s.exec(select(SignInSession)).all())
+        assert len(s.exec(select(SignInSession)).all()) == 2  # the exchanged one and the new one
+
+
 def test_expired_session_does_not_sign_in(engine, alice):
     signed = accounts.sign_in(engine, "alice", PASSWORD)
     with session_scope(engine) as s:
@@ -255,6 +302,20 @@ def test_admin_emails_and_allowed_domains_join(engine):
     assert _memberships(engine, member.id) == {default: "annotator"}
     twin = _join(engine, "kim2@uni.example", "Kim")
     assert twin.name == "Kim (2)"  # names stay unique
+
+
+def test_a_person_listed_as_admin_after_joining_is_promoted_on_their_next_sign_in(engine):
+    kim = _join(engine, "kim@uni.example", "Kim")
+    assert kim.role == "annotator"
+    again = _join(engine, "kim@uni.example", "Kim")  # not listed: nothing changes
+    assert (again.id, again.role) == (kim.id, "annotator")
+    listed = JoinRules(frozenset({"kim@uni.example"}), frozenset({"uni.example"}), "annotator")
+    with session_scope(engine) as s:
+        promoted = joining.user_for_email(s, "Kim@UNI.example", "Kim", listed)
+        assert (promoted.id, promoted.role) == (kim.id, "admin")
+    with read_scope(engine) as s:
+        actor = access.actor_for(s, kim.id)
+    assert actor.is_admin
 
 
 @pytest.mark.parametrize(
