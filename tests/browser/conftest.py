@@ -32,9 +32,9 @@ CHROMIUM_ARGS = [
 
 pytestmark = pytest.mark.browser
 
-# A browser test that fails runs once more (pytest-rerunfailures; the summary lists it as "R"):
-# on a loaded CI machine a real browser misses a beat now and then, and one such beat must not
-# sink a whole run. A test that fails twice fails.
+# A browser test that fails runs once more (pytest-rerunfailures; the summary lists it as RERUN with
+# the first run's traceback): on a loaded CI machine a real browser misses a beat now and then, and
+# one such beat must not sink a whole run. A test that fails twice fails.
 BROWSER_RERUNS = 1
 HERE = Path(__file__).resolve().parent
 
