@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine, select
 
 from core.config import ROOT, load_settings
@@ -47,6 +48,22 @@ _write_locks: dict[str, threading.RLock] = {}
 
 class DatabaseBusy(RedraftError):
     """Another writer held the database for longer than the busy timeout."""
+
+
+# PostgreSQL: serialization failure, deadlock (the transaction may simply be run again)
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed write may succeed if simply tried again: the database was busy (SQLite's lock
+    held past the busy timeout) or chose this transaction as a deadlock or serialization victim."""
+    if isinstance(exc, DatabaseBusy):
+        return True
+    if isinstance(exc, OperationalError) and any(
+        word in str(exc.orig).lower() for word in ("database is locked", "database is busy")
+    ):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 def _sqlite_write_lock(engine: Engine) -> threading.RLock:

@@ -130,6 +130,8 @@ def show_round(engine: Engine, actor: Actor, round_id: int, *, likely_first: boo
     outbox = getattr(mounted, "outbox", None)
     memo = st.session_state.setdefault(RESULTS_STATE, {})
     if review.unanswered(outbox, memo):
+        known = len(memo)
         review.sync_outbox(engine, actor, round_id, outbox, memo)
-        st.rerun()
+        if len(memo) != known:  # answered now (a busy database answers nothing: the browser sends again)
+            st.rerun()
     return data.view

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from core import access
 from core.access import Actor
-from core.db import read_scope, session_scope
+from core.db import is_transient, read_scope, session_scope
 from core.decisions import ACTIONS, BULK_ACTIONS, MAX_COMMENT_CHARS, MAX_REWRITE_CHARS, MAX_TIME_TAKEN_MS, Action
 from core.errors import RedraftError
 from core.models import RoundStatus
@@ -140,8 +140,12 @@ def check_item(item: object) -> tuple[str | None, str | None]:
     return key, None
 
 
-def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, Any]) -> str | None:
-    """Store one item in its own transaction; the error text if it is refused."""
+BUSY = object()  # _store_item: not stored this time, and worth sending again (left unanswered)
+
+
+def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, Any]) -> str | None | object:
+    """Store one item in its own transaction; the error text if it is refused, BUSY if the database
+    was too busy (a transient failure: the item stays unanswered, so the browser sends it again)."""
     key = item["k"]
     try:
         with session_scope(engine) as s:
@@ -164,9 +168,12 @@ def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, 
                     idempotency_key=key,
                 )
         return None
-    except RedraftError as exc:
-        return str(exc)
     except Exception as exc:  # noqa: BLE001 - the person must see it failed, whatever the cause
+        if is_transient(exc):
+            log.warning("decision %s not stored, the database is busy: it will come again", key)
+            return BUSY
+        if isinstance(exc, RedraftError):
+            return str(exc)
         log.exception("storing decision %s failed", key)
         return f"The server could not store it ({exc.__class__.__name__})."
 
@@ -204,7 +211,13 @@ def sync_outbox(
             key, error = check_item(item)
             if key is None or key in memo:
                 continue
-            memo[key] = error if error is not None else _store_item(engine, actor, round_id, item)
+            if error is not None:
+                memo[key] = error
+                continue
+            stored = _store_item(engine, actor, round_id, item)
+            if stored is BUSY:  # no answer: the component sends unanswered items again
+                continue
+            memo[key] = stored if isinstance(stored, str) else None
     if len(memo) > RESULTS_KEPT:  # bounded: the oldest answers are long since read
         for old in list(memo)[: len(memo) - RESULTS_KEPT]:
             memo.pop(old, None)
