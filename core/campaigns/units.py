@@ -25,6 +25,13 @@ def finished_stands(
     person last acted, with `decided_at`). One read of the log, filtered by the campaign's rounds in
     the database."""
     rounds = model.ready_round_ids(session, campaign_id, gold=gold)
+    return _finished_in(session, campaign_id, rounds, gold=gold, decided_at=decided_at)
+
+
+def _finished_in(
+    session: Session, campaign_id: int, rounds: dict[int, int], *, gold: bool, decided_at: bool
+) -> Iterator[tuple[int, decisions.Stands]]:
+    """finished_stands, given the campaign's ready rounds (round id -> item id) read already."""
     if not rounds:
         return
     finished = assignment.done_by_item(session, campaign_id)
@@ -43,7 +50,7 @@ def campaign_units(session: Session, campaign_id: int, *, gold: bool = False) ->
     if not rounds:
         return []
     by_edit: dict[int, dict[int, decisions.Stands]] = defaultdict(dict)
-    for _, st in finished_stands(session, campaign_id, gold=gold, decided_at=False):
+    for _, st in _finished_in(session, campaign_id, rounds, gold=gold, decided_at=False):
         by_edit[st.edit_id][st.user_id] = st
     # the edits' own columns only: ORM objects for 100,000 edits took a quarter of the time
     query = (

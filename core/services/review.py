@@ -140,10 +140,14 @@ def check_item(item: object) -> tuple[str | None, str | None]:
     return key, None
 
 
-BUSY = object()  # _store_item: not stored this time, and worth sending again (left unanswered)
+class _Busy:
+    """_store_item: not stored this time, and worth sending again (the item is left unanswered)."""
 
 
-def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, Any]) -> str | None | object:
+BUSY = _Busy()
+
+
+def _store_item(engine: Engine, actor: Actor, round_id: int, item: Mapping[str, Any]) -> str | None | _Busy:
     """Store one item in its own transaction; the error text if it is refused, BUSY if the database
     was too busy (a transient failure: the item stays unanswered, so the browser sends it again)."""
     key = item["k"]
@@ -215,9 +219,9 @@ def sync_outbox(
                 memo[key] = error
                 continue
             stored = _store_item(engine, actor, round_id, item)
-            if stored is BUSY:  # no answer: the component sends unanswered items again
+            if isinstance(stored, _Busy):  # no answer: the component sends unanswered items again
                 continue
-            memo[key] = stored if isinstance(stored, str) else None
+            memo[key] = stored
     if len(memo) > RESULTS_KEPT:  # bounded: the oldest answers are long since read
         for old in list(memo)[: len(memo) - RESULTS_KEPT]:
             memo.pop(old, None)

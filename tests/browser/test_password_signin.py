@@ -42,14 +42,18 @@ def served_password_app(tmp_path: Path) -> Iterator[AppServer]:
     stop_app(server)
 
 
+def _submit(page, password: str) -> None:  # noqa: ANN001 - a Playwright Page
+    page.get_by_role("textbox", name="User name").fill("ann1")
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_served_with_its_routes_the_cookie_is_httponly_and_the_page_never_holds_it(browser, served_password_app):
     context = browser.new_context()
     page = context.new_page()
     page.goto(served_password_app.url)
     wait_for_app(page)
-    page.get_by_role("textbox", name="User name").fill("ann1")
-    page.get_by_role("textbox", name="Password").fill("correct horse")
-    page.get_by_role("button", name="Sign in").click()
+    _submit(page, "correct horse")
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("Signed in as: ann1 (annotator)")).to_be_visible(timeout=20_000)
     wait_for_app(page)
@@ -84,13 +88,10 @@ def test_reload_keeps_the_sign_in_until_sign_out(browser, password_app):
     page = context.new_page()
     page.goto(password_app.url)
     wait_for_app(page)
-    page.get_by_role("textbox", name="User name").fill("ann1")
-    page.get_by_role("textbox", name="Password").fill("wrong password")
-    page.get_by_role("button", name="Sign in").click()
+    _submit(page, "wrong password")
     wait_for_app(page)
     expect(page.get_by_text("Wrong user name or password.")).to_be_visible()
-    page.get_by_role("textbox", name="Password").fill("correct horse")
-    page.get_by_role("button", name="Sign in").click()
+    _submit(page, "correct horse")
     wait_for_app(page)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("Signed in as: ann1 (annotator)")).to_be_visible()
